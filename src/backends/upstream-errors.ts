@@ -10,7 +10,9 @@ export function upstreamMessage(text: string): string {
       if (err && typeof err === "object" && typeof (err as { message?: unknown }).message === "string") {
         return (err as { message: string }).message;
       }
-      const detail = (parsed as { detail?: unknown; message?: unknown }).detail ?? (parsed as { message?: unknown }).message;
+      const detail =
+        (parsed as { detail?: unknown; message?: unknown }).detail ??
+        (parsed as { message?: unknown }).message;
       if (typeof detail === "string") return detail;
     }
   } catch {
@@ -56,6 +58,7 @@ export function upstreamStatusError(
       retryAfterSeconds: retryAfter,
     });
   }
-  if (status === 504) return new GatewayError("upstream_timeout", `upstream ${endpoint} timed out (504): ${msg}`);
+  if (status === 504)
+    return new GatewayError("upstream_timeout", `upstream ${endpoint} timed out (504): ${msg}`);
   return new GatewayError("upstream_error", `upstream ${endpoint} failed with ${status}: ${msg}`);
 }

@@ -123,7 +123,8 @@ export const ERROR_CODES = {
     type: "invalid_request_error",
     retryable: false,
     domain: "caller",
-    description: "The model exists but does not serve this operation (for example chat on an embedding model).",
+    description:
+      "The model exists but does not serve this operation (for example chat on an embedding model).",
   },
   invalid_api_key: {
     http: 401,
@@ -187,7 +188,8 @@ export const ERROR_CODES = {
     type: "timeout_error",
     retryable: true,
     domain: "upstream",
-    description: "The upstream did not connect, send headers or send body data within its configured timeout.",
+    description:
+      "The upstream did not connect, send headers or send body data within its configured timeout.",
   },
   upstream_bad_response: {
     http: 502,
@@ -220,7 +222,8 @@ export const ERROR_CODES = {
     type: "upstream_error",
     retryable: false,
     domain: "upstream",
-    description: "A stream broke off after it had started (sent as the final SSE event, never as a clean end).",
+    description:
+      "A stream broke off after it had started (sent as the final SSE event, never as a clean end).",
   },
   no_endpoint_available: {
     http: 503,

@@ -23,6 +23,8 @@ export interface RouteRequest {
   stream: boolean;
   /** Whether the client asked for the usage chunk at the end of a stream. */
   clientWantsStreamUsage: boolean;
+  /** Client headers allowed through to the upstream by `server.forwardHeaders`. */
+  forwardHeaders?: Record<string, string>;
 }
 
 /** One Server-Sent Event's data, without the `data: ` framing. */
@@ -45,7 +47,6 @@ export interface StreamResult {
   events: AsyncIterable<SseData>;
   /** Usage as reported by the upstream's final usage chunk, known once `events` is done. */
   usage(): Usage | undefined;
-  /** Time to first token in ms, once the first event arrived. */
   endpoint: string;
 }
 

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from "fastify";
+import { createBackend } from "./backends/factory.js";
+import type { Config } from "./config/schema.js";
+import type { RequestContext } from "./core/context.js";
+import { GatewayError } from "./core/errors.js";
+import { buildHttpServer } from "./http/server.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { Endpoint } from "./routing/endpoint.js";
+import { Pool } from "./routing/pool.js";
+import { Router } from "./routing/router.js";
+
+export interface GatewayOptions {
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly router: Router;
+  readonly http: FastifyInstance;
+  readonly logger: Logger;
+  /** Starts listening; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /**
+   * Stops taking requests, lets in-flight requests and streams finish within `graceMs`, then cuts
+   * the rest (their upstream calls are aborted) and releases every connection.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the pools and the one router from a config. */
+export function buildRouter(config: Config): Router {
+  const pools = new Map<string, Pool>();
+  for (const [name, model] of Object.entries(config.models)) {
+    const endpoints = model.endpoints.map((ep, i) => {
+      const backend = createBackend(ep, name, i);
+      const upstreamModel = ep.kind === "openai" ? ep.model : undefined;
+      return new Endpoint(ep.id ?? backend.label, backend, ep.weight, upstreamModel);
+    });
+    pools.set(name, new Pool(name, model.type, endpoints, model.balancer));
+  }
+  return new Router(pools);
+}
+
+/** The composition root: one config in, one running gateway out. Many can live in one process. */
+export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger({ level: config.logging.level });
+  const router = buildRouter(config);
+  const inFlight = new Set<RequestContext>();
+  let draining = false;
+  const http = await buildHttpServer({ config, router, logger, inFlight, isDraining: () => draining });
+
+  async function close(graceMs = config.server.shutdownGraceMs): Promise<void> {
+    if (draining) return;
+    draining = true;
+    const closing = http.close();
+    const cut = setTimeout(() => {
+      for (const ctx of inFlight) {
+        ctx.abort(new GatewayError("shutting_down", "The gateway shut down before the request finished."));
+      }
+      // Give the aborted streams a moment to write their final error event, then drop what is left.
+      setTimeout(() => http.server.closeAllConnections(), 200).unref();
+    }, graceMs);
+    cut.unref();
+    await closing;
+    clearTimeout(cut);
+    await Promise.all(router.models().flatMap((p) => p.endpoints.map((e) => e.backend.close())));
+  }
+
+  return {
+    config,
+    router,
+    http,
+    logger,
+    async listen(port = config.server.port, host = config.server.host) {
+      await http.listen({ port, host });
+      const addr = http.server.address();
+      return typeof addr === "object" && addr ? addr.port : port;
+    },
+    close,
+  };
+}

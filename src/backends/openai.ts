@@ -1,0 +1,183 @@
+import type { Readable } from "node:stream";
+import { Pool } from "undici";
+import type { OpenAIEndpointConfig } from "../config/schema.js";
+import { GatewayError } from "../core/errors.js";
+import type { Operation, Usage } from "../core/types.js";
+import { SseParser } from "./sse.js";
+import type { Backend, UpstreamCall, UpstreamJson, UpstreamStream } from "./types.js";
+import { parseRetryAfter, upstreamStatusError } from "./upstream-errors.js";
+import { extractUsage } from "./usage.js";
+
+const PATHS: Record<Operation, string> = {
+  chat: "/chat/completions",
+  completion: "/completions",
+  embedding: "/embeddings",
+};
+
+/** Largest error or JSON body read from an upstream (a runaway upstream cannot fill memory). */
+const MAX_UPSTREAM_BODY = 64 * 1024 * 1024;
+
+/** Any OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp, Ollama, hosted APIs) over one undici Pool. */
+export class OpenAIBackend implements Backend {
+  readonly kind = "openai";
+  readonly label: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly baseHeaders: Record<string, string>;
+
+  constructor(cfg: OpenAIEndpointConfig) {
+    const url = new URL(cfg.url);
+    this.label = cfg.id ?? `openai:${url.host}`;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.pool = new Pool(url.origin, {
+      connections: cfg.maxConnections,
+      connectTimeout: cfg.connectTimeoutMs,
+      headersTimeout: cfg.headersTimeoutMs,
+      bodyTimeout: cfg.bodyTimeoutMs,
+      keepAliveTimeout: cfg.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: Math.max(cfg.keepAliveTimeoutMs, 600_000),
+    });
+    this.baseHeaders = { "content-type": "application/json", ...lowerKeys(cfg.headers) };
+    if (cfg.apiKey) this.baseHeaders.authorization = `Bearer ${cfg.apiKey}`;
+  }
+
+  async invoke(call: UpstreamCall): Promise<UpstreamJson> {
+    const res = await this.send(call);
+    const text = await readBody(res.body, call.signal);
+    if (res.statusCode >= 400) {
+      throw upstreamStatusError(
+        res.statusCode,
+        text,
+        this.label,
+        parseRetryAfter(res.headers["retry-after"]),
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new GatewayError("upstream_bad_response", `upstream ${this.label} sent a body that is not JSON`);
+    }
+    return { payload: text, usage: extractUsage(parsed) };
+  }
+
+  async stream(call: UpstreamCall): Promise<UpstreamStream> {
+    const res = await this.send(call);
+    if (res.statusCode >= 400) {
+      const text = await readBody(res.body, call.signal);
+      throw upstreamStatusError(
+        res.statusCode,
+        text,
+        this.label,
+        parseRetryAfter(res.headers["retry-after"]),
+      );
+    }
+    const ctype = String(res.headers["content-type"] ?? "");
+    if (!ctype.includes("text/event-stream")) {
+      res.body.destroy();
+      throw new GatewayError(
+        "upstream_bad_response",
+        `upstream ${this.label} answered a stream request with ${ctype || "no content type"}`,
+      );
+    }
+    return { events: sseEvents(res.body, this.label, call.signal) };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async send(call: UpstreamCall) {
+    const body = call.raw ?? JSON.stringify(call.body);
+    try {
+      return await this.pool.request({
+        method: "POST",
+        path: this.basePath + PATHS[call.op],
+        headers: { ...this.baseHeaders, ...call.headers },
+        body,
+        signal: call.signal,
+      });
+    } catch (err) {
+      throw mapTransportError(err, this.label, call.signal);
+    }
+  }
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Maps undici and socket failures to the gateway's codes; an aborted call keeps its abort reason. */
+export function mapTransportError(err: unknown, label: string, signal: AbortSignal): GatewayError {
+  if (signal.aborted && signal.reason instanceof GatewayError) return signal.reason;
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  const msg = (err as Error).message ?? String(err);
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new GatewayError("upstream_timeout", `connecting to upstream ${label} timed out`, {
+        cause: err,
+      });
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return new GatewayError("upstream_timeout", `upstream ${label} sent no response headers in time`, {
+        cause: err,
+      });
+    case "UND_ERR_BODY_TIMEOUT":
+      return new GatewayError("upstream_timeout", `upstream ${label} stalled while sending the body`, {
+        cause: err,
+      });
+    default:
+      return new GatewayError("upstream_unavailable", `upstream ${label} unreachable: ${code || msg}`, {
+        cause: err,
+      });
+  }
+}
+
+async function readBody(body: Readable, signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_UPSTREAM_BODY) {
+        body.destroy();
+        throw new GatewayError("upstream_bad_response", "upstream body exceeds 64 MiB");
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw mapTransportError(err, "body", signal);
+  }
+  return chunks.length === 1
+    ? (chunks[0] as Buffer).toString("utf8")
+    : Buffer.concat(chunks).toString("utf8");
+}
+
+async function* sseEvents(body: Readable, label: string, signal: AbortSignal): AsyncGenerator<string> {
+  const parser = new SseParser();
+  try {
+    for await (const chunk of body) {
+      for (const data of parser.push(chunk as Buffer)) {
+        if (data === "[DONE]") return;
+        yield data;
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) throw mapTransportError(err, label, signal);
+    const mapped = mapTransportError(err, label, signal);
+    throw new GatewayError(
+      "stream_interrupted",
+      `stream from upstream ${label} broke off: ${mapped.message}`,
+      {
+        cause: err,
+      },
+    );
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+  throw new GatewayError("stream_interrupted", `stream from upstream ${label} ended without [DONE]`);
+}
+
+export type { Usage };

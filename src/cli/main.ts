@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { configCheckCommand } from "./config-check.js";
+import { UsageError } from "./options.js";
+import { serveCommand } from "./serve.js";
+
+const HELP = `switchyard — model-serving gateway
+
+usage:
+  switchyard serve [--config FILE] [--port N] [--host H]   start the gateway (embedded default without --config)
+  switchyard sim [--port N] [--model NAME[:preset]]...     start the simulated LLM server
+  switchyard config check FILE                             validate a config and print it resolved
+  switchyard help                                          this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "serve":
+      return serveCommand(rest, process.env);
+    case "sim": {
+      const { simCommand } = await import("../sim/cli.js");
+      return simCommand(rest);
+    }
+    case "config":
+      if (rest[0] === "check") return configCheckCommand(rest.slice(1), process.env);
+      throw new UsageError(`unknown config command '${rest[0] ?? ""}' (try: switchyard config check FILE)`);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      throw new UsageError(`unknown command '${cmd}'\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`switchyard: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

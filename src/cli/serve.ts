@@ -1,0 +1,50 @@
+import { createGateway } from "../app.js";
+import type { Config } from "../config/schema.js";
+import { ConfigError, loadConfig } from "./load.js";
+import { parseFlags, parsePort } from "./options.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `switchyard serve`: runs until SIGTERM/SIGINT, then drains and exits 0. */
+export async function serveCommand(args: string[], env: Env): Promise<number> {
+  const { values } = parseFlags(args, {
+    config: { type: "string", short: "c" },
+    port: { type: "string", short: "p" },
+    host: { type: "string" },
+  });
+  let config: Config;
+  try {
+    config = loadConfig(values.config, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const port = parsePort(values.port ?? env.PORT, values.port ? "--port" : "PORT") ?? config.server.port;
+  const gateway = await createGateway(config);
+  const bound = await gateway.listen(port, values.host ?? config.server.host);
+  gateway.logger.info(
+    {
+      port: bound,
+      models: Object.keys(config.models),
+      config: values.config ?? env.SWITCHYARD_CONFIG ?? "embedded default",
+    },
+    "switchyard listening",
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      gateway.logger.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down");
+      gateway.close().then(resolve, (err: unknown) => {
+        gateway.logger.error({ err }, "error while shutting down");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  gateway.logger.info("stopped");
+  gateway.logger.flush();
+  return 0;
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Config } from "../config/schema.js";
+import { abortReason, type RequestContext } from "../core/context.js";
+import { GatewayError, toGatewayError } from "../core/errors.js";
+import type { Operation, StreamResult } from "../core/types.js";
+import type { Router } from "../routing/router.js";
+import { endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
+import { validateBody } from "./validation.js";
+
+export interface ModelRouteDeps {
+  config: Config;
+  router: Router;
+}
+
+const ROUTES: ReadonlyArray<[string, Operation]> = [
+  ["/v1/chat/completions", "chat"],
+  ["/v1/completions", "completion"],
+  ["/v1/embeddings", "embedding"],
+];
+
+/** The OpenAI-compatible model routes: parse, call the router, write. Nothing else lives here. */
+export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
+  for (const [url, op] of ROUTES) {
+    app.post(url, (request, reply) => handle(op, request, reply, deps));
+  }
+  app.get("/v1/models", async () => ({
+    object: "list",
+    data: deps.router.models().map((p) => ({
+      id: p.name,
+      object: "model",
+      created: 0,
+      owned_by: "switchyard",
+      type: p.type,
+    })),
+  }));
+}
+
+/** The request's deadline: the operation's default, or the header's value capped by `deadlines.maxMs`. */
+export function deadlineFor(
+  op: Operation,
+  header: string | string[] | undefined,
+  cfg: Config["deadlines"],
+): number {
+  const fallback = op === "chat" ? cfg.chatMs : op === "completion" ? cfg.completionMs : cfg.embeddingMs;
+  if (header === undefined) return fallback;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value || !/^\d{1,10}$/.test(value) || Number(value) <= 0) {
+    throw new GatewayError(
+      "invalid_header",
+      `${cfg.header} must be a positive whole number of milliseconds`,
+      {
+        param: cfg.header,
+      },
+    );
+  }
+  return Math.min(Number(value), cfg.maxMs);
+}
+
+function forwardHeaders(
+  request: FastifyRequest,
+  names: readonly string[],
+): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of names) {
+    const v = request.headers[name];
+    if (typeof v === "string") {
+      out ??= {};
+      out[name] = v;
+    }
+  }
+  return out;
+}
+
+async function handle(op: Operation, request: FastifyRequest, reply: FastifyReply, deps: ModelRouteDeps) {
+  const ctx = request.ctx;
+  const { deadlines, server } = deps.config;
+  ctx.setDeadline(deadlineFor(op, request.headers[deadlines.header], deadlines));
+  const body = validateBody(op, request.body);
+  const stream = op !== "embedding" && body.stream === true;
+  const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
+  const result = await deps.router.execute(
+    {
+      op,
+      model: body.model as string,
+      body,
+      raw: request.rawBody,
+      stream,
+      clientWantsStreamUsage: opts?.include_usage === true,
+      forwardHeaders: forwardHeaders(request, server.forwardHeaders),
+    },
+    ctx,
+  );
+  if (result.kind === "json") {
+    return reply.type("application/json").send(result.payload);
+  }
+  return pipeStream(reply, result, ctx);
+}
+
+/**
+ * Sends a stream as SSE. The first event is awaited before any header is written, so a stream that
+ * fails before its first token still gets a proper status code; after that, errors end the stream
+ * with a final error event.
+ */
+async function pipeStream(reply: FastifyReply, result: StreamResult, ctx: RequestContext): Promise<void> {
+  const it = result.events[Symbol.asyncIterator]();
+  const first = await it.next();
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, SSE_HEADERS);
+  res.flushHeaders();
+  try {
+    if (!first.done) {
+      await writeEvent(res, first.value, ctx);
+      for (;;) {
+        const next = await it.next();
+        if (next.done) break;
+        await writeEvent(res, next.value, ctx);
+      }
+    }
+    endClean(res);
+  } catch (err) {
+    const e = ctx.signal.aborted ? abortReason(ctx.signal) : toGatewayError(err);
+    endWithError(res, e, ctx);
+    await it.return?.(undefined);
+  }
+}

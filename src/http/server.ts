@@ -1,0 +1,169 @@
+import { constants as zlib } from "node:zlib";
+import compress from "@fastify/compress";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Config } from "../config/schema.js";
+import { RequestContext } from "../core/context.js";
+import { errorBody, GatewayError } from "../core/errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { Router } from "../routing/router.js";
+import { fromFastifyError, sendError } from "./errors.js";
+import { registerModelRoutes } from "./model-routes.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    ctx: RequestContext;
+    rawBody: Buffer | undefined;
+  }
+}
+
+export interface HttpDeps {
+  config: Config;
+  router: Router;
+  logger: Logger;
+  /** Requests in flight, so shutdown can cut what outlives the grace period. */
+  inFlight: Set<RequestContext>;
+  isDraining(): boolean;
+}
+
+const KNOWN_PATHS = new Set([
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/models",
+  "/healthz",
+  "/readyz",
+]);
+
+/** Builds the HTTP front door. Routes are thin: everything else is hooks, the router and the error handler. */
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const { config, logger } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.server.bodyLimitBytes,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    forceCloseConnections: "idle",
+    return503OnClosing: false,
+    http: { maxHeaderSize: config.server.maxHeaderBytes },
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      const tooLarge = code === "HPE_HEADER_OVERFLOW";
+      const e = tooLarge
+        ? new GatewayError("headers_too_large", "The request headers are too large.")
+        : new GatewayError("invalid_request", "Malformed HTTP request.");
+      if (socket.writable) {
+        const body = JSON.stringify(errorBody(e));
+        socket.end(
+          `HTTP/1.1 ${e.status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy();
+      }
+    },
+  });
+
+  app.decorateRequest("ctx", null as unknown as RequestContext);
+  app.decorateRequest("rawBody", undefined);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    const buf = body as Buffer;
+    request.rawBody = buf;
+    if (buf.length === 0) return done(new GatewayError("invalid_json", "The request body is empty."));
+    try {
+      done(null, JSON.parse(buf.toString("utf8")));
+    } catch (err) {
+      done(new GatewayError("invalid_json", `The request body is not valid JSON: ${(err as Error).message}`));
+    }
+  });
+
+  app.addHook("onRequest", (request, reply, done) => {
+    const ctx = new RequestContext({
+      traceparent: request.headers.traceparent as string | undefined,
+      requestId: request.headers["x-request-id"] as string | undefined,
+    });
+    request.ctx = ctx;
+    const res = reply.raw;
+    res.setHeader("x-request-id", ctx.requestId);
+    res.setHeader("traceparent", ctx.traceparent);
+    deps.inFlight.add(ctx);
+    res.once("close", () => {
+      deps.inFlight.delete(ctx);
+      if (!res.writableFinished) {
+        ctx.abort(new GatewayError("client_closed_request", "the client closed the connection"));
+      }
+      ctx.finish();
+      // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
+      if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
+      if (config.logging.accessLog)
+        accessLog(logger, request.method, request.routeOptions.url ?? request.url, res.statusCode, ctx);
+    });
+    if (deps.isDraining()) {
+      res.setHeader("connection", "close");
+      return done(new GatewayError("shutting_down", "The gateway is shutting down."));
+    }
+    done();
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = fromFastifyError(err);
+    if (e.code === "internal_error")
+      logger.error({ err, trace_id: request.ctx?.traceId }, "unexpected error");
+    if (request.ctx) request.ctx.errorCode = e.code;
+    return sendError(reply, e, request.ctx?.traceId);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    const e = KNOWN_PATHS.has(path)
+      ? new GatewayError("method_not_allowed", `Method ${request.method} is not allowed on ${path}.`)
+      : new GatewayError("not_found", `No route for ${request.method} ${path}.`);
+    request.ctx.errorCode = e.code;
+    return sendError(reply, e, request.ctx.traceId);
+  });
+
+  if (config.compression.enabled) {
+    await app.register(compress, {
+      global: true,
+      threshold: config.compression.thresholdBytes,
+      encodings: ["br", "gzip"],
+      brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+      zlibOptions: { level: 5 },
+    });
+  }
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const models: Record<string, { ready: boolean; endpoints: number; healthy: number }> = {};
+    let ready = !deps.isDraining();
+    for (const pool of deps.router.models()) {
+      const healthy = pool.endpoints.filter((e) => e.healthy).length;
+      models[pool.name] = { ready: healthy > 0, endpoints: pool.endpoints.length, healthy };
+      if (healthy === 0) ready = false;
+    }
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", models });
+  });
+  registerModelRoutes(app, { config, router: deps.router });
+  return app;
+}
+
+function accessLog(logger: Logger, method: string, route: string, status: number, ctx: RequestContext): void {
+  const line: Record<string, unknown> = {
+    trace_id: ctx.traceId,
+    span_id: ctx.spanId,
+    request_id: ctx.requestId,
+    method,
+    route,
+    status,
+    latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+  };
+  if (ctx.model) line.model = ctx.model;
+  if (ctx.endpoint) line.endpoint = ctx.endpoint;
+  if (ctx.ttftMs !== undefined) line.ttft_ms = Math.round(ctx.ttftMs * 1000) / 1000;
+  if (ctx.usage) {
+    line.input_tokens = ctx.usage.prompt_tokens;
+    line.output_tokens = ctx.usage.completion_tokens;
+  }
+  if (ctx.errorCode) line.error_code = ctx.errorCode;
+  logger.info(line, "request");
+}

@@ -1,0 +1,247 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Operation } from "../core/types.js";
+import { SimEngine } from "./engine.js";
+import { HttpSink } from "./http-sink.js";
+import { createSimMetrics, type SimMetrics } from "./metrics.js";
+import { invalid, problemBody, type SimProblem } from "./problem.js";
+import { RequestRecords } from "./records.js";
+import type { SimSettings } from "./settings.js";
+import { isProblem, parseSimRequest } from "./validate.js";
+
+/** A pino-compatible logger (only these methods are used). */
+export interface SimLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SimServerOptions {
+  host?: string;
+  port: number;
+  models: Array<{ name: string; settings: SimSettings }>;
+  logger?: SimLogger;
+  /** Largest request body accepted (413 beyond); default 32 MiB. */
+  bodyLimitBytes?: number;
+  /** How many `x-request-id` records `/sim/requests/:id` keeps; default 10,000. */
+  maxRecords?: number;
+}
+
+export interface SimServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const OPS: Record<string, Operation> = {
+  "/v1/chat/completions": "chat",
+  "/v1/completions": "completion",
+  "/v1/embeddings": "embedding",
+};
+const GET_PATHS = new Set(["/v1/models", "/health", "/metrics"]);
+
+interface Ctx {
+  engines: Map<string, SimEngine>;
+  metrics: SimMetrics;
+  records: RequestRecords;
+  bodyLimit: number;
+  logger: SimLogger | undefined;
+  started: number;
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = "application/json"): void {
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendProblem(res: ServerResponse, p: SimProblem): void {
+  send(res, p.status, problemBody(p));
+}
+
+function notFound(message: string): SimProblem {
+  return { status: 404, message, type: "not_found_error", param: null, code: "not_found" };
+}
+
+type BodyResult = Buffer | "too_large" | "aborted";
+
+function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size > limit ? "too_large" : Buffer.concat(chunks)));
+    req.on("error", () => resolve("aborted"));
+    req.on("close", () => resolve("aborted"));
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(";") : v;
+}
+
+async function handlePost(ctx: Ctx, op: Operation, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = header(req, "x-request-id");
+  const attempt = requestId ? ctx.records.arrive(requestId) : undefined;
+  const route = req.url?.split("?")[0] ?? "";
+  const controller = new AbortController();
+  let model = "";
+  let sink: HttpSink | undefined;
+  res.on("close", () => {
+    if (res.writableFinished || sink?.wasReset) return;
+    controller.abort(new Error("client closed the connection"));
+    attempt?.end("client_closed");
+    ctx.metrics.countRequest(model, route, "client_closed");
+  });
+  if (requestId) res.setHeader("x-request-id", requestId);
+  const raw = await readBody(req, ctx.bodyLimit);
+  if (raw === "aborted" || controller.signal.aborted) return;
+  const finishEarly = (p: SimProblem) => {
+    ctx.metrics.countRequest(model, route, String(p.status));
+    attempt?.firstByte(p.status);
+    res.once("finish", () => attempt?.end("completed"));
+    sendProblem(res, p);
+  };
+  if (raw === "too_large") {
+    res.setHeader("connection", "close");
+    return finishEarly({
+      ...invalid(`the request body exceeds ${ctx.bodyLimit} bytes`, null, "payload_too_large"),
+      status: 413,
+    });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return finishEarly(invalid("the request body is not valid JSON", null, "invalid_json"));
+  }
+  const asked = (body as { model?: unknown } | null)?.model;
+  if (typeof asked !== "string" || asked === "") {
+    const p = parseSimRequest(op, body, 1);
+    return finishEarly(isProblem(p) ? p : invalid("'model' is required", "model"));
+  }
+  model = asked;
+  const engine = ctx.engines.get(asked);
+  if (!engine) {
+    model = "";
+    const msg = `the model '${asked}' does not exist`;
+    return finishEarly({
+      status: 404,
+      message: msg,
+      type: "invalid_request_error",
+      param: "model",
+      code: "model_not_found",
+    });
+  }
+  sink = new HttpSink(res, attempt, (outcome) => ctx.metrics.countRequest(asked, route, outcome));
+  const stream = (body as { stream?: unknown }).stream === true;
+  engine.handle({ op, body, stream, fault: header(req, "x-sim-fault"), signal: controller.signal }, sink);
+}
+
+async function handleGet(ctx: Ctx, path: string, res: ServerResponse): Promise<void> {
+  if (path === "/health") return send(res, 200, '{"status":"ok"}');
+  if (path === "/metrics") {
+    const text = await ctx.metrics.registry.metrics();
+    return send(res, 200, text, ctx.metrics.registry.contentType);
+  }
+  if (path === "/v1/models") {
+    const created = Math.floor(ctx.started / 1000);
+    const data = [...ctx.engines.keys()].map((id) => ({
+      id,
+      object: "model",
+      created,
+      owned_by: "switchyard-sim",
+    }));
+    return send(res, 200, JSON.stringify({ object: "list", data }));
+  }
+  let id: string;
+  try {
+    id = decodeURIComponent(path.slice("/sim/requests/".length));
+  } catch {
+    return sendProblem(res, invalid("the request id is not a valid URI component", null));
+  }
+  const rec = ctx.records.get(id);
+  if (!rec) return sendProblem(res, notFound(`the sim saw no request with x-request-id '${id}'`));
+  send(res, 200, JSON.stringify(rec));
+}
+
+async function route(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0] ?? "/";
+  const op = OPS[path];
+  const isGet = GET_PATHS.has(path) || (path.startsWith("/sim/requests/") && path.length > 14);
+  if (op && req.method === "POST") return handlePost(ctx, op, req, res);
+  if (isGet && (req.method === "GET" || req.method === "HEAD")) return handleGet(ctx, path, res);
+  req.resume();
+  if (op || isGet) {
+    const allow = op ? "POST" : "GET";
+    res.setHeader("allow", allow);
+    const p = {
+      status: 405,
+      message: `${req.method} is not allowed on ${path}; use ${allow}`,
+      type: "invalid_request_error",
+      param: null,
+      code: "method_not_allowed",
+    };
+    return sendProblem(res, p);
+  }
+  sendProblem(res, notFound(`no route for ${req.method} ${path}`));
+}
+
+function buildEngines(models: SimServerOptions["models"]): Map<string, SimEngine> {
+  const engines = new Map<string, SimEngine>();
+  for (const { name, settings } of models) {
+    if (engines.has(name)) throw new Error(`sim model '${name}' is configured twice`);
+    engines.set(name, new SimEngine(settings));
+  }
+  return engines;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts an OpenAI-compatible simulated model server on plain `node:http`. */
+export async function startSimServer(opts: SimServerOptions): Promise<SimServer> {
+  const engines = buildEngines(opts.models);
+  const ctx: Ctx = {
+    engines,
+    metrics: createSimMetrics(engines),
+    records: new RequestRecords(opts.maxRecords ?? 10_000),
+    bodyLimit: opts.bodyLimitBytes ?? 32 * 1024 * 1024,
+    logger: opts.logger,
+    started: Date.now(),
+  };
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    route(ctx, req, res).catch((err: unknown) => {
+      ctx.logger?.error({ err, url: req.url }, "sim request failed");
+      if (!res.headersSent)
+        sendProblem(res, {
+          status: 500,
+          message: "internal sim error",
+          type: "server_error",
+          param: null,
+          code: null,
+        });
+      else res.destroy();
+    });
+  });
+  const port = await listen(server, opts.port, opts.host ?? "127.0.0.1");
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      for (const engine of engines.values()) engine.close();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+  return { port, close };
+}

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "undici";
+import { configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
+
+type ErrorJson = {
+  error: { message: string; type: string; code: string; param: string | null; trace_id: string };
+};
+
+describe("HTTP front door", () => {
+  let sim: Running;
+  let gw: Running;
+  before(async () => {
+    sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
+    gw = await startGateway(configFor(sim.url, { compression: { thresholdBytes: 1024 } }));
+  });
+  after(async () => {
+    await gw.stop();
+    await sim.stop();
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    request(`${gw.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+
+  async function expectError(
+    res: Awaited<ReturnType<typeof post>>,
+    status: number,
+    code: string,
+  ): Promise<ErrorJson> {
+    const body = (await res.body.json()) as ErrorJson;
+    assert.equal(res.statusCode, status, JSON.stringify(body));
+    assert.equal(body.error.code, code);
+    assert.equal(typeof body.error.message, "string");
+    assert.equal(typeof body.error.type, "string");
+    assert.ok("param" in body.error);
+    assert.match(body.error.trace_id, /^[0-9a-f]{32}$/);
+    assert.ok(res.headers["x-request-id"], "x-request-id on errors too");
+    assert.match(String(res.headers.traceparent), new RegExp(`^00-${body.error.trace_id}-`));
+    return body;
+  }
+
+  test("wrong content type is 415, bad JSON 400, empty body 400", async () => {
+    await expectError(
+      await post("/v1/chat/completions", "hello", { "content-type": "text/plain" }),
+      415,
+      "unsupported_media_type",
+    );
+    await expectError(await post("/v1/chat/completions", "{not json"), 400, "invalid_json");
+    await expectError(await post("/v1/chat/completions", ""), 400, "invalid_json");
+    await expectError(await post("/v1/chat/completions", "[1,2]"), 400, "invalid_request");
+  });
+
+  test("validation names the offending param", async () => {
+    const bad = await expectError(
+      await post(
+        "/v1/chat/completions",
+        JSON.stringify({ model: "sim-small", messages: [{ role: "wizard", content: "x" }] }),
+      ),
+      400,
+      "invalid_request",
+    );
+    assert.equal(bad.error.param, "messages[0].role");
+    const temp = await expectError(
+      await post(
+        "/v1/chat/completions",
+        JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "x" }], temperature: 9 }),
+      ),
+      400,
+      "invalid_request",
+    );
+    assert.equal(temp.error.param, "temperature");
+    const missing = await expectError(
+      await post("/v1/embeddings", JSON.stringify({ model: "sim-embed" })),
+      400,
+      "invalid_request",
+    );
+    assert.equal(missing.error.param, "input");
+    await expectError(
+      await post("/v1/embeddings", JSON.stringify({ model: "sim-small", input: "x" })),
+      400,
+      "model_wrong_type",
+    );
+  });
+
+  test("unknown routes are 404, wrong methods 405, oversized headers 431", async () => {
+    await expectError(await request(`${gw.url}/v2/nothing`), 404, "not_found");
+    await expectError(await request(`${gw.url}/v1/chat/completions`), 405, "method_not_allowed");
+    const raw = await new Promise<string>((resolve) => {
+      const sock = connect(gw.port, "127.0.0.1", () => {
+        sock.write(`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(40_000)}\r\n\r\n`);
+      });
+      let out = "";
+      sock.on("data", (d) => {
+        out += d.toString();
+      });
+      sock.on("close", () => resolve(out));
+      sock.on("error", () => resolve(out));
+    });
+    assert.match(raw, /^HTTP\/1\.1 431/);
+    assert.match(raw, /"code":"headers_too_large"/);
+  });
+
+  test("unknown fields pass through and a client's request id and trace are kept", async () => {
+    const res = await post(
+      "/v1/chat/completions",
+      JSON.stringify({
+        model: "sim-small",
+        messages: [{ role: "user", content: "x" }],
+        top_k: 5,
+        repetition_penalty: 1.1,
+      }),
+      {
+        "x-request-id": "client-id-42",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
+    );
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    assert.equal(res.headers["x-request-id"], "client-id-42");
+    assert.match(
+      String(res.headers.traceparent),
+      /^00-0af7651916cd43dd8448eb211c80319c-(?!b7ad6b7169203331)[0-9a-f]{16}-01$/,
+    );
+  });
+
+  test("large JSON answers are compressed when the client accepts it; small ones and streams are not", async () => {
+    const input = Array.from({ length: 40 }, (_, i) => `item ${i}`);
+    const big = await post("/v1/embeddings", JSON.stringify({ model: "sim-embed", input }), {
+      "accept-encoding": "gzip",
+    });
+    assert.equal(big.statusCode, 200);
+    assert.equal(big.headers["content-encoding"], "gzip");
+    await big.body.dump();
+    const br = await post("/v1/embeddings", JSON.stringify({ model: "sim-embed", input }), {
+      "accept-encoding": "br",
+    });
+    assert.equal(br.headers["content-encoding"], "br");
+    await br.body.dump();
+    const small = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "x" }], max_tokens: 2 }),
+      {
+        "accept-encoding": "gzip",
+      },
+    );
+    assert.equal(small.headers["content-encoding"], undefined);
+    await small.body.dump();
+    const stream = await post(
+      "/v1/chat/completions",
+      JSON.stringify({
+        model: "sim-small",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+        max_tokens: 400,
+      }),
+      { "accept-encoding": "gzip" },
+    );
+    assert.equal(stream.headers["content-encoding"], undefined);
+    assert.match(String(stream.headers["content-type"]), /^text\/event-stream/);
+    assert.match(await stream.body.text(), /data: \[DONE\]\n\n$/);
+  });
+
+  test("healthz and readyz", async () => {
+    const h = await request(`${gw.url}/healthz`);
+    assert.equal(h.statusCode, 200);
+    assert.deepEqual(await h.body.json(), { status: "ok" });
+    const r = await request(`${gw.url}/readyz`);
+    assert.equal(r.statusCode, 200);
+    const body = (await r.body.json()) as { status: string; models: Record<string, { ready: boolean }> };
+    assert.equal(body.status, "ready");
+    assert.equal(body.models["sim-small"]?.ready, true);
+  });
+
+  test("one JSON access line per request with tokens and timing, never the prompt or the key", async () => {
+    const secret = "sk-very-secret-value";
+    const prompt = "my private prompt text";
+    const res = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: prompt }], stream: true }),
+      {
+        authorization: `Bearer ${secret}`,
+        "x-request-id": "log-check-1",
+      },
+    );
+    await res.body.text();
+    await sleep(200);
+    const line = gw.lines.find((l) => l.request_id === "log-check-1");
+    assert.ok(line, "access line written");
+    assert.equal(line.route, "/v1/chat/completions");
+    assert.equal(line.model, "sim-small");
+    assert.equal(line.status, 200);
+    assert.equal(typeof line.latency_ms, "number");
+    assert.equal(typeof line.ttft_ms, "number");
+    assert.ok((line.input_tokens as number) > 0 && (line.output_tokens as number) > 0);
+    assert.match(String(line.trace_id), /^[0-9a-f]{32}$/);
+    const all = JSON.stringify(gw.lines);
+    assert.ok(!all.includes(secret) && !all.includes(prompt));
+  });
+});
+
+describe("upstream trouble", () => {
+  test("an unreachable upstream is 503 upstream_unavailable and readyz turns 503", async () => {
+    const gw = await startGateway({
+      models: { m: { endpoints: [{ kind: "openai", url: "http://127.0.0.1:9/v1" }] } },
+    });
+    try {
+      const res = await request(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }] }),
+      });
+      const body = (await res.body.json()) as ErrorJson;
+      assert.equal(res.statusCode, 503);
+      assert.equal(body.error.code, "upstream_unavailable");
+      const ready = await request(`${gw.url}/readyz`);
+      assert.equal(ready.statusCode, 503);
+      await ready.body.dump();
+    } finally {
+      await gw.stop();
+    }
+  });
+});

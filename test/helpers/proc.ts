@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { stringify } from "yaml";
+
+export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+
+export interface Running {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  /** Every stdout line parsed as JSON (non-JSON lines are kept as `{raw}`). */
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** Sends SIGTERM (or the given signal) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `switchyard ARGS` and waits for the JSON line whose msg is `readyMsg`, taking its `port`. */
+export async function startCli(
+  args: string[],
+  readyMsg: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Running> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let err = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${readyMsg} not seen within 15 s; stderr: ${err}`)),
+      15_000,
+    );
+    createInterface({ input: proc.stdout! }).on("line", (line) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        rec = { raw: line };
+      }
+      lines.push(rec);
+      if (rec.msg === readyMsg && typeof rec.port === "number") {
+        clearTimeout(timer);
+        resolve(rec.port);
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`process exited with ${code} before ${readyMsg}; stderr: ${err}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    stderr: () => err,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+export function startSim(extra: string[] = []): Promise<Running> {
+  return startCli(["sim", "--port", "0", "--host", "127.0.0.1", ...extra], "sim listening");
+}
+
+/** Writes a config object as YAML to a temp folder and starts a gateway on it. */
+export function startGateway(config: unknown, env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const file = writeTempConfig(config);
+  return startCli(
+    ["serve", "--config", file, "--port", "0", "--host", "127.0.0.1"],
+    "switchyard listening",
+    env,
+  );
+}
+
+export function writeTempConfig(config: unknown, name = "switchyard.yaml"): string {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-test-"));
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === "string" ? config : stringify(config));
+  return file;
+}
+
+/** A gateway config with one chat model `chat` (and `embed`) in front of a sim at `simUrl`. */
+export function configFor(simUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    logging: { level: "info" },
+    models: {
+      "sim-small": { endpoints: [{ kind: "openai", url: `${simUrl}/v1` }] },
+      "sim-embed": { type: "embedding", endpoints: [{ kind: "openai", url: `${simUrl}/v1` }] },
+    },
+    ...extra,
+  };
+}
