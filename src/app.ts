@@ -5,7 +5,9 @@ import type { RequestContext } from "./core/context.js";
 import { GatewayError } from "./core/errors.js";
 import { buildHttpServer } from "./http/server.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import type { BreakerState } from "./routing/breaker.js";
 import { Endpoint } from "./routing/endpoint.js";
+import { NOOP_OBSERVER, type RouterObserver } from "./routing/observer.js";
 import { Pool } from "./routing/pool.js";
 import { Router } from "./routing/router.js";
 
@@ -28,23 +30,27 @@ export interface Gateway {
 }
 
 /** Builds the pools and the one router from a config. */
-export function buildRouter(config: Config): Router {
+export function buildRouter(config: Config, observer: RouterObserver = NOOP_OBSERVER): Router {
   const pools = new Map<string, Pool>();
   for (const [name, model] of Object.entries(config.models)) {
+    const events = {
+      breaker: (ep: Endpoint, from: BreakerState, to: BreakerState) => observer.breaker(name, ep.id, from, to),
+    };
     const endpoints = model.endpoints.map((ep, i) => {
       const backend = createBackend(ep, name, i);
       const upstreamModel = ep.kind === "openai" ? ep.model : undefined;
-      return new Endpoint(ep.id ?? backend.label, backend, ep.weight, upstreamModel);
+      return new Endpoint(ep.id ?? backend.label, backend, ep.weight, upstreamModel, model.breaker, model.outlier, events);
     });
-    pools.set(name, new Pool(name, model.type, endpoints, model.balancer));
+    pools.set(name, new Pool(name, model, endpoints, observer));
   }
-  return new Router(pools);
+  return new Router(pools, observer);
 }
 
 /** The composition root: one config in, one running gateway out. Many can live in one process. */
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: config.logging.level });
   const router = buildRouter(config);
+  router.start();
   const inFlight = new Set<RequestContext>();
   let draining = false;
   const http = await buildHttpServer({ config, router, logger, inFlight, isDraining: () => draining });
@@ -63,7 +69,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     cut.unref();
     await closing;
     clearTimeout(cut);
-    await Promise.all(router.models().flatMap((p) => p.endpoints.map((e) => e.backend.close())));
+    await router.close();
   }
 
   return {

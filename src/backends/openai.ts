@@ -83,6 +83,18 @@ export class OpenAIBackend implements Backend {
     return { events: sseEvents(res.body, this.label, call.signal) };
   }
 
+  async probe(path: string, signal: AbortSignal): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (this.baseHeaders.authorization) headers.authorization = this.baseHeaders.authorization;
+    try {
+      const res = await this.pool.request({ method: "GET", path: this.basePath + path, headers, signal });
+      await res.body.dump();
+      if (res.statusCode >= 300) throw new Error(`health check answered ${res.statusCode}`);
+    } catch (err) {
+      throw mapTransportError(err, this.label, signal);
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

@@ -31,5 +31,7 @@ export interface Backend {
   readonly label: string;
   invoke(call: UpstreamCall): Promise<UpstreamJson>;
   stream(call: UpstreamCall): Promise<UpstreamStream>;
+  /** A cheap liveness check that spends no tokens (GET `path` under the base URL); rejects when unhealthy. */
+  probe?(path: string, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -48,12 +48,102 @@ export const simEndpointSchema = z
 
 export const endpointSchema = z.discriminatedUnion("kind", [openaiEndpointSchema, simEndpointSchema]);
 
+/** Error classes a retry or a fallback may react to. */
+export const ERROR_CLASSES = ["unavailable", "timeout", "server_error", "rate_limited", "bad_response", "context_length"] as const;
+
+export const retrySchema = z
+  .object({
+    /** Total attempts per request on this model, the first included (1 = no retries). */
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    backoffBaseMs: ms.default(25),
+    backoffMaxMs: ms.default(2_000),
+    /** Error classes that are retried (never 4xx other than 429, never after a stream's first byte). */
+    on: z.array(z.enum(ERROR_CLASSES)).default(["unavailable", "timeout", "server_error", "rate_limited", "bad_response"]),
+    /** Retries may be at most this share of recent requests (plus `budgetMinPerSecond`). */
+    budgetRatio: z.number().min(0).max(10).default(0.2),
+    budgetMinPerSecond: z.number().min(0).default(5),
+    budgetWindowMs: positiveInt.default(10_000),
+  })
+  .strict();
+
+export const breakerSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Consecutive failures that open the circuit of an endpoint. */
+    failureThreshold: positiveInt.default(5),
+    /** How long an open circuit stays open before half-open probes. */
+    openMs: positiveInt.default(10_000),
+    /** Requests let through while half-open; all must succeed to close. */
+    halfOpenProbes: positiveInt.default(1),
+  })
+  .strict();
+
+export const outlierSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Consecutive 5xx or connection failures that eject an endpoint. */
+    consecutiveFailures: positiveInt.default(5),
+    /** Failure share over the window that ejects an endpoint (with at least `minRequests`). */
+    failureRateThreshold: z.number().min(0).max(1).default(0.5),
+    minRequests: positiveInt.default(20),
+    windowMs: positiveInt.default(10_000),
+    /** First ejection time; it grows with each repeated ejection, up to `maxEjectionMs`. */
+    baseEjectionMs: positiveInt.default(5_000),
+    maxEjectionMs: positiveInt.default(300_000),
+    /** Most of a pool that may be ejected at once. */
+    maxEjectionPercent: z.number().min(0).max(100).default(50),
+  })
+  .strict();
+
+export const healthCheckSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    intervalMs: positiveInt.default(5_000),
+    timeoutMs: positiveInt.default(2_000),
+    /** Path under the endpoint's base URL; a GET that spends no tokens. */
+    path: z.string().startsWith("/").default("/models"),
+    healthyThreshold: positiveInt.default(1),
+    unhealthyThreshold: positiveInt.default(2),
+  })
+  .strict();
+
+export const hedgeSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Fixed delay before the second copy; when absent, the pool's observed p95 latency to first byte. */
+    delayMs: ms.optional(),
+    /** Floor for the observed-p95 delay. */
+    minDelayMs: ms.default(10),
+    /** Hedges may be at most this share of recent requests. */
+    maxExtraRatio: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
+export const admissionSchema = z
+  .object({
+    /** Requests in flight on this model at once; 0 = no cap. */
+    maxInFlight: z.number().int().nonnegative().default(0),
+    /** Requests that may wait for a slot; beyond it they are shed. */
+    maxQueue: z.number().int().nonnegative().default(256),
+    queueTimeoutMs: positiveInt.default(5_000),
+  })
+  .strict();
+
 export const modelSchema = z
   .object({
     /** `chat` models serve chat and completions; `embedding` models serve embeddings. */
     type: z.enum(["chat", "embedding"]).default("chat"),
     balancer: z.enum(["round_robin"]).default("round_robin"),
     endpoints: z.array(endpointSchema).min(1),
+    retry: retrySchema.prefault({}),
+    breaker: breakerSchema.prefault({}),
+    outlier: outlierSchema.prefault({}),
+    healthCheck: healthCheckSchema.prefault({}),
+    hedge: hedgeSchema.prefault({}),
+    admission: admissionSchema.prefault({}),
+    /** Other models to try, in order, when this one fails with an error of `fallbackOn`. */
+    fallbacks: z.array(z.string()).default([]),
+    fallbackOn: z.array(z.enum(ERROR_CLASSES)).default(["unavailable", "timeout", "server_error", "rate_limited"]),
   })
   .strict();
 
@@ -111,11 +201,32 @@ export const configSchema = z
       .record(z.string().regex(MODEL_NAME, "model names use letters, digits and . _ : / @ -"), modelSchema)
       .refine((m) => Object.keys(m).length > 0, { message: "at least one model is required" }),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    for (const [name, model] of Object.entries(cfg.models)) {
+      model.fallbacks.forEach((fb, i) => {
+        const target = cfg.models[fb];
+        if (!target || fb === name) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["models", name, "fallbacks", i],
+            message: fb === name ? "a model cannot fall back to itself" : `unknown model '${fb}'`,
+          });
+        } else if (target.type !== model.type) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["models", name, "fallbacks", i],
+            message: `'${fb}' is a ${target.type} model, '${name}' a ${model.type} model`,
+          });
+        }
+      });
+    }
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.infer<typeof configSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export type EndpointConfig = z.infer<typeof endpointSchema>;
 export type OpenAIEndpointConfig = z.infer<typeof openaiEndpointSchema>;
 export type SimEndpointConfig = z.infer<typeof simEndpointSchema>;

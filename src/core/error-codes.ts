@@ -142,6 +142,15 @@ export const ERROR_CODES = {
     domain: "policy",
     description: "The caller's key or token may not use this model.",
   },
+  auth_unavailable: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description:
+      "Credentials could not be checked: the key store or the JWT key set (JWKS URL) could not be read.",
+  },
   rate_limited: {
     http: 429,
     grpc: G.RESOURCE_EXHAUSTED,
@@ -232,6 +241,32 @@ export const ERROR_CODES = {
     retryable: true,
     domain: "gateway",
     description: "The model's pool has no endpoint that can take the request.",
+  },
+  rate_limit_store_unavailable: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description:
+      "The rate-limit store (Redis) could not be reached and `limits.failureMode` is `closed`.",
+  },
+  circuit_open: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description:
+      "Every endpoint of the model (and of its fallbacks) is unavailable: circuits open or ejected. Fails fast.",
+  },
+  overloaded: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description: "The model's admission queue is full or the wait for a slot timed out; `retry-after` says when to retry.",
   },
   shutting_down: {
     http: 503,

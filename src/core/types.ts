@@ -23,6 +23,8 @@ export interface RouteRequest {
   stream: boolean;
   /** Whether the client asked for the usage chunk at the end of a stream. */
   clientWantsStreamUsage: boolean;
+  /** Admission priority class: `high`, `default` or `low`. */
+  priority?: string;
   /** Client headers allowed through to the upstream by `server.forwardHeaders`. */
   forwardHeaders?: Record<string, string>;
 }
@@ -48,6 +50,8 @@ export interface StreamResult {
   /** Usage as reported by the upstream's final usage chunk, known once `events` is done. */
   usage(): Usage | undefined;
   endpoint: string;
+  /** Ends the stream without reading it (releases the upstream connection and every slot it holds). */
+  discard(): void;
 }
 
 export type RouteResult = JsonResult | StreamResult;

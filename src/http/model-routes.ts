@@ -86,6 +86,7 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
       raw: request.rawBody,
       stream,
       clientWantsStreamUsage: opts?.include_usage === true,
+      priority: request.headers["x-switchyard-priority"] as string | undefined,
       forwardHeaders: forwardHeaders(request, server.forwardHeaders),
     },
     ctx,

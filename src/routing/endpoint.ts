@@ -1,11 +1,36 @@
 import type { Backend } from "../backends/types.js";
+import { type BreakerSettings, type BreakerState, CircuitBreaker } from "./breaker.js";
+import { SlidingCounter } from "./window.js";
 
-/** One upstream replica in a pool, with the live figures balancers and readiness read. */
+export interface OutlierSettings {
+  enabled: boolean;
+  consecutiveFailures: number;
+  failureRateThreshold: number;
+  minRequests: number;
+  windowMs: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface EndpointEvents {
+  breaker(endpoint: Endpoint, from: BreakerState, to: BreakerState): void;
+}
+
+/** One upstream replica in a pool, with the live figures balancers, health and readiness read. */
 export class Endpoint {
   inFlight = 0;
-  /** False after a failure to reach the upstream, true again after any success. */
-  healthy = true;
+  /** Smoothed latency to the first byte, in ms (0 until the first sample). */
+  ewmaMs = 0;
+  /** Result of active health checks; true until a check says otherwise. */
+  activeHealthy = true;
+  ejectedUntil = 0;
+  ejections = 0;
+  consecutiveFailures = 0;
   lastError: string | undefined;
+  readonly breaker: CircuitBreaker;
+  private readonly requests: SlidingCounter;
+  private readonly failures: SlidingCounter;
 
   constructor(
     readonly id: string,
@@ -13,15 +38,82 @@ export class Endpoint {
     readonly weight: number,
     /** The model name the upstream knows, when it differs from the public name. */
     readonly upstreamModel: string | undefined,
-  ) {}
-
-  markSuccess(): void {
-    this.healthy = true;
-    this.lastError = undefined;
+    breaker: BreakerSettings,
+    readonly outlier: OutlierSettings,
+    events: EndpointEvents,
+  ) {
+    this.breaker = new CircuitBreaker(breaker, (from, to) => events.breaker(this, from, to));
+    this.requests = new SlidingCounter(outlier.windowMs);
+    this.failures = new SlidingCounter(outlier.windowMs);
   }
 
-  markUnreachable(reason: string): void {
-    this.healthy = false;
+  /** Whether the endpoint may take a request now: not ejected, not failing checks, circuit letting it through. */
+  available(now = Date.now()): boolean {
+    return this.activeHealthy && now >= this.ejectedUntil && this.breaker.canPass(now);
+  }
+
+  /** For readiness: could take traffic now or soon (a half-open circuit counts). */
+  get healthy(): boolean {
+    return this.available();
+  }
+
+  observeLatency(ms: number): void {
+    this.ewmaMs = this.ewmaMs === 0 ? ms : this.ewmaMs + 0.2 * (ms - this.ewmaMs);
+  }
+
+  onSend(): void {
+    this.breaker.onSend();
+  }
+
+  onSuccess(now = Date.now()): void {
+    this.consecutiveFailures = 0;
+    this.lastError = undefined;
+    this.requests.add(1, now);
+    this.breaker.onSuccess();
+  }
+
+  onNeutral(): void {
+    this.breaker.onNeutral();
+  }
+
+  /** Records a failure; returns true when outlier detection says this endpoint should be ejected. */
+  onFailure(reason: string, now = Date.now()): boolean {
+    this.consecutiveFailures++;
     this.lastError = reason;
+    this.requests.add(1, now);
+    this.failures.add(1, now);
+    this.breaker.onFailure(now);
+    if (!this.outlier.enabled || now < this.ejectedUntil) return false;
+    if (this.consecutiveFailures >= this.outlier.consecutiveFailures) return true;
+    const total = this.requests.total(now);
+    return total >= this.outlier.minRequests && this.failures.total(now) / total >= this.outlier.failureRateThreshold;
+  }
+
+  /** Ejects for a time that grows with each ejection: base × n, capped. */
+  eject(now = Date.now()): number {
+    this.ejections++;
+    const ms = Math.min(this.outlier.baseEjectionMs * this.ejections, this.outlier.maxEjectionMs);
+    this.ejectedUntil = now + ms;
+    this.consecutiveFailures = 0;
+    return this.ejectedUntil;
+  }
+
+  /** A snapshot for `GET /admin/state`. */
+  snapshot(now = Date.now()) {
+    return {
+      id: this.id,
+      kind: this.backend.kind,
+      weight: this.weight,
+      available: this.available(now),
+      activeHealthy: this.activeHealthy,
+      breaker: this.breaker.state(now),
+      ejected: now < this.ejectedUntil,
+      ejectedUntil: now < this.ejectedUntil ? new Date(this.ejectedUntil).toISOString() : null,
+      ejections: this.ejections,
+      inFlight: this.inFlight,
+      ewmaLatencyMs: Math.round(this.ewmaMs * 100) / 100,
+      consecutiveFailures: this.consecutiveFailures,
+      lastError: this.lastError ?? null,
+    };
   }
 }

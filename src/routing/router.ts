@@ -1,9 +1,14 @@
-import type { UpstreamCall } from "../backends/types.js";
-import { extractUsage } from "../backends/usage.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ErrorClass } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
-import { GatewayError } from "../core/errors.js";
-import type { Operation, RouteRequest, RouteResult, StreamResult, Usage } from "../core/types.js";
+import { GatewayError, toGatewayError } from "../core/errors.js";
+import type { Operation, RouteRequest, RouteResult } from "../core/types.js";
+import { parsePriority } from "./admission.js";
+import { runAttempt } from "./attempt.js";
+import { errorClass } from "./classify.js";
 import type { Endpoint } from "./endpoint.js";
+import { runHedged } from "./hedge.js";
+import { NOOP_OBSERVER, type RouterObserver } from "./observer.js";
 import type { Pool } from "./pool.js";
 
 const SERVES: Record<Operation, "chat" | "embedding"> = {
@@ -12,14 +17,21 @@ const SERVES: Record<Operation, "chat" | "embedding"> = {
   embedding: "embedding",
 };
 
-const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+/** Exponential backoff with full jitter: a random wait in [0, min(max, base × 2^(attempt-1))]. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 1)));
+}
 
 /**
- * The one routing core. Every front door (HTTP, gRPC, job workers, pipeline steps) calls
- * `execute`: model alias → pool → balancer → endpoint → backend adapter.
+ * The one routing core. Every front door (HTTP, gRPC, job workers, pipeline steps) calls `execute`:
+ * model → pool (admission) → balancer → endpoint → backend adapter, with retries, hedging and
+ * fallbacks, and health, breakers and outlier ejection per endpoint.
  */
 export class Router {
-  constructor(private readonly pools: ReadonlyMap<string, Pool>) {}
+  constructor(
+    private readonly pools: ReadonlyMap<string, Pool>,
+    private readonly observer: RouterObserver = NOOP_OBSERVER,
+  ) {}
 
   models(): Pool[] {
     return [...this.pools.values()];
@@ -39,114 +51,106 @@ export class Router {
       throw new GatewayError(
         "model_wrong_type",
         `The model '${model}' is a ${pool.type} model and does not serve ${op}`,
-        {
-          param: "model",
-        },
+        { param: "model" },
       );
     }
     return pool;
   }
 
+  start(): void {
+    for (const p of this.pools.values()) p.health.start();
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pools.values()) p.health.stop();
+    await Promise.all(this.models().flatMap((p) => p.endpoints.map((e) => e.backend.close())));
+  }
+
   async execute(req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
-    const pool = this.resolve(req.op, req.model);
+    const primary = this.resolve(req.op, req.model);
     ctx.model = req.model;
-    const endpoint = pool.pick();
-    if (!endpoint)
-      throw new GatewayError("no_endpoint_available", `no endpoint available for '${req.model}'`);
-    if (ctx.signal.aborted) throw abortReason(ctx.signal);
-    return this.attempt(endpoint, req, ctx);
-  }
-
-  private async attempt(endpoint: Endpoint, req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
-    ctx.endpoint = endpoint.id;
-    const call = buildCall(endpoint, req, ctx);
-    endpoint.inFlight++;
     try {
-      if (!req.stream) {
-        const res = await endpoint.backend.invoke(call);
-        endpoint.markSuccess();
-        ctx.usage = res.usage;
-        return { kind: "json", payload: res.payload, usage: res.usage, endpoint: endpoint.id };
-      }
-      const upstream = await endpoint.backend.stream(call);
-      endpoint.markSuccess();
-      return wrapStream(upstream.events, req.clientWantsStreamUsage, endpoint, ctx);
+      return await this.onPool(primary, req, ctx);
     } catch (err) {
-      if (err instanceof GatewayError && err.code === "upstream_unavailable")
-        endpoint.markUnreachable(err.message);
-      throw ctx.signal.aborted ? abortReason(ctx.signal) : err;
-    } finally {
-      if (!req.stream) endpoint.inFlight--;
-    }
-  }
-}
-
-/** Builds the upstream call, keeping the client's bytes when nothing in the body has to change. */
-function buildCall(endpoint: Endpoint, req: RouteRequest, ctx: RequestContext): UpstreamCall {
-  let body = req.body;
-  let changed = false;
-  if (endpoint.upstreamModel && endpoint.upstreamModel !== req.model) {
-    body = { ...body, model: endpoint.upstreamModel };
-    changed = true;
-  }
-  if (req.stream) {
-    const opts = body.stream_options;
-    const include =
-      opts && typeof opts === "object" && (opts as { include_usage?: unknown }).include_usage === true;
-    if (!include) {
-      const base = opts && typeof opts === "object" ? (opts as Record<string, unknown>) : {};
-      body = { ...body, stream_options: { ...base, include_usage: true } };
-      changed = true;
-    }
-  }
-  return {
-    op: req.op,
-    body,
-    raw: changed ? undefined : req.raw,
-    stream: req.stream,
-    headers: { "x-request-id": ctx.requestId, traceparent: ctx.traceparent, ...req.forwardHeaders },
-    signal: ctx.signal,
-    requestId: ctx.requestId,
-  };
-}
-
-/** Follows a stream: records time to first token and usage, and drops the usage chunk the client did not ask for. */
-function wrapStream(
-  events: AsyncIterable<string>,
-  clientWantsUsage: boolean,
-  endpoint: Endpoint,
-  ctx: RequestContext,
-): StreamResult {
-  let usage: Usage | undefined;
-  async function* follow(): AsyncGenerator<string> {
-    try {
-      for await (const data of events) {
-        if (ctx.ttftMs === undefined) ctx.ttftMs = performance.now() - ctx.startedAt;
-        if (USAGE_OBJECT.test(data)) {
-          const parsed = safeParse(data);
-          const u = extractUsage(parsed);
-          if (u) {
-            usage = u;
-            ctx.usage = u;
-            const choices = (parsed as { choices?: unknown }).choices;
-            if (!clientWantsUsage && Array.isArray(choices) && choices.length === 0) continue;
-          }
+      let last = toGatewayError(err);
+      for (const name of primary.cfg.fallbacks) {
+        const cls = this.fallbackClass(primary, last, ctx);
+        const next = this.pools.get(name);
+        if (!cls || !next) throw last;
+        this.observer.fallback(primary.name, name, cls);
+        try {
+          return await this.onPool(next, { ...req, model: name, raw: undefined }, ctx);
+        } catch (e) {
+          last = toGatewayError(e);
         }
-        yield data;
       }
-    } catch (err) {
-      throw ctx.signal.aborted ? abortReason(ctx.signal) : err;
-    } finally {
-      endpoint.inFlight--;
+      throw last;
     }
   }
-  return { kind: "stream", events: follow(), usage: () => usage, endpoint: endpoint.id };
-}
 
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+  private fallbackClass(pool: Pool, err: GatewayError, ctx: RequestContext): ErrorClass | undefined {
+    if (ctx.signal.aborted) return undefined;
+    const cls = errorClass(err);
+    return cls && pool.cfg.fallbackOn.includes(cls) ? cls : undefined;
+  }
+
+  /** Runs a request on one pool: takes an admission slot, then attempts with retries. */
+  private async onPool(pool: Pool, req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
+    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    const waiting = pool.admission.acquire(parsePriority(req.priority), ctx.signal);
+    if (waiting) {
+      try {
+        await waiting;
+      } catch (err) {
+        const e = toGatewayError(err);
+        if (e.code === "overloaded") this.observer.shed(pool.name, e.message);
+        throw ctx.signal.aborted ? abortReason(ctx.signal) : e;
+      }
+    }
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        pool.admission.release();
+      }
+    };
+    try {
+      const result = await this.withRetries(pool, req, ctx, release);
+      if (result.kind === "json") release();
+      return result;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async withRetries(pool: Pool, req: RouteRequest, ctx: RequestContext, release: () => void) {
+    const policy = pool.cfg.retry;
+    pool.retryBudget.recordRequest();
+    const tried = new Set<Endpoint>();
+    for (let attempt = 1; ; attempt++) {
+      const endpoint = pool.pick(tried);
+      if (!endpoint) throw pool.unavailableError();
+      tried.add(endpoint);
+      const opts = { pool, endpoint, req, ctx, signal: ctx.signal, attempt, hedge: false, observer: this.observer, onStreamEnd: release };
+      try {
+        return await (pool.hedgeDelayMs() === undefined ? runAttempt(opts) : runHedged(opts, tried));
+      } catch (err) {
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        const e = toGatewayError(err);
+        const cls = errorClass(e);
+        if (!cls || !policy.on.includes(cls) || attempt >= policy.maxAttempts) throw e;
+        let wait = backoffMs(attempt, policy.backoffBaseMs, policy.backoffMaxMs);
+        if (e.retryAfterSeconds !== undefined) wait = Math.max(wait, e.retryAfterSeconds * 1000);
+        if (wait >= ctx.remainingMs()) throw e;
+        if (!pool.retryBudget.tryWithdraw()) {
+          this.observer.retryBudgetExhausted(pool.name);
+          throw e;
+        }
+        this.observer.retry(pool.name, cls);
+        if (wait > 0) await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      }
+    }
   }
 }

@@ -11,7 +11,14 @@ describe("OpenAI SDK against the gateway", () => {
 
   before(async () => {
     sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
-    gw = await startGateway(configFor(sim.url, { server: { bodyLimitBytes: 65536 } }));
+    // No retries and no breaker here: this suite checks how each upstream failure maps to the SDK's classes.
+    const cfg = configFor(sim.url, { server: { bodyLimitBytes: 65536 } });
+    for (const m of Object.values(cfg.models as Record<string, Record<string, unknown>>)) {
+      m.retry = { maxAttempts: 1 };
+      m.breaker = { enabled: false };
+      m.outlier = { enabled: false };
+    }
+    gw = await startGateway(cfg);
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "sk-test", maxRetries: 0 });
   });
   after(async () => {

@@ -1,27 +1,19 @@
 import type { Endpoint } from "../endpoint.js";
 
-/** Picks the endpoint for one attempt. Balancers see only the endpoints that may take traffic. */
+/** Picks the endpoint for one attempt among candidates that may all take traffic now. */
 export interface Balancer {
-  pick(endpoints: readonly Endpoint[]): Endpoint | undefined;
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined;
 }
 
-/** Round robin over the endpoints, preferring ones not known to be unreachable. */
+/** Round robin over the candidates. */
 export class RoundRobinBalancer implements Balancer {
   private next = 0;
 
-  pick(endpoints: readonly Endpoint[]): Endpoint | undefined {
-    const n = endpoints.length;
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined {
+    const n = candidates.length;
     if (n === 0) return undefined;
-    for (let i = 0; i < n; i++) {
-      const ep = endpoints[(this.next + i) % n] as Endpoint;
-      if (ep.healthy) {
-        this.next = (this.next + i + 1) % n;
-        return ep;
-      }
-    }
-    // Every endpoint failed last time: try one anyway, it may have come back.
-    const ep = endpoints[this.next % n] as Endpoint;
-    this.next = (this.next + 1) % n;
+    const ep = candidates[this.next % n] as Endpoint;
+    this.next = (this.next + 1) % 1_000_000_007;
     return ep;
   }
 }

@@ -1,0 +1,39 @@
+import type { RequestContext } from "../core/context.js";
+import type { BreakerState } from "./breaker.js";
+
+export type AttemptOutcome = "success" | "failure" | "neutral";
+
+/** Ends one upstream attempt's measurement (metrics, span). */
+export type AttemptEnd = (outcome: AttemptOutcome, code?: string) => void;
+
+/**
+ * What the routing core reports to observability. The router only calls this narrow interface;
+ * metrics and tracing implement it. `NOOP_OBSERVER` costs nothing when observability is off.
+ */
+export interface RouterObserver {
+  attemptStart(ctx: RequestContext, pool: string, endpoint: string, attempt: number, hedge: boolean): AttemptEnd;
+  firstByte(ctx: RequestContext, pool: string, endpoint: string, ms: number): void;
+  retry(pool: string, errorClass: string): void;
+  retryBudgetExhausted(pool: string): void;
+  hedge(pool: string): void;
+  fallback(from: string, to: string, errorClass: string): void;
+  breaker(pool: string, endpoint: string, from: BreakerState, to: BreakerState): void;
+  ejected(pool: string, endpoint: string, untilMs: number): void;
+  health(pool: string, endpoint: string, healthy: boolean): void;
+  shed(pool: string, reason: string): void;
+}
+
+const noEnd: AttemptEnd = () => {};
+
+export const NOOP_OBSERVER: RouterObserver = {
+  attemptStart: () => noEnd,
+  firstByte: () => {},
+  retry: () => {},
+  retryBudgetExhausted: () => {},
+  hedge: () => {},
+  fallback: () => {},
+  breaker: () => {},
+  ejected: () => {},
+  health: () => {},
+  shed: () => {},
+};
