@@ -4,7 +4,7 @@ import type { Config } from "./config/schema.js";
 import type { RequestContext } from "./core/context.js";
 import { GatewayError } from "./core/errors.js";
 import { buildHttpServer } from "./http/server.js";
-import { createLogger, type Logger } from "./observability/logger.js";
+import { createLogging, type Logger } from "./observability/logger.js";
 import type { BreakerState } from "./routing/breaker.js";
 import { Endpoint } from "./routing/endpoint.js";
 import { NOOP_OBSERVER, type RouterObserver } from "./routing/observer.js";
@@ -48,12 +48,22 @@ export function buildRouter(config: Config, observer: RouterObserver = NOOP_OBSE
 
 /** The composition root: one config in, one running gateway out. Many can live in one process. */
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
-  const logger = opts.logger ?? createLogger({ level: config.logging.level });
+  const logging = opts.logger
+    ? { logger: opts.logger, access: opts.logger, flush: () => {} }
+    : createLogging({ level: config.logging.level });
+  const { logger } = logging;
   const router = buildRouter(config);
   router.start();
   const inFlight = new Set<RequestContext>();
   let draining = false;
-  const http = await buildHttpServer({ config, router, logger, inFlight, isDraining: () => draining });
+  const http = await buildHttpServer({
+    config,
+    router,
+    logger,
+    accessLogger: logging.access,
+    inFlight,
+    isDraining: () => draining,
+  });
 
   async function close(graceMs = config.server.shutdownGraceMs): Promise<void> {
     if (draining) return;
@@ -70,6 +80,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await closing;
     clearTimeout(cut);
     await router.close();
+    logging.flush();
   }
 
   return {

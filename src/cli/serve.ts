@@ -46,5 +46,6 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   });
   gateway.logger.info("stopped");
   gateway.logger.flush();
+  await new Promise((r) => setImmediate(r));
   return 0;
 }

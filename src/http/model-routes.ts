@@ -92,7 +92,16 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
     ctx,
   );
   if (result.kind === "json") {
-    return reply.type("application/json").send(result.payload);
+    reply.type("application/json");
+    const { compression } = deps.config;
+    if (
+      compression.enabled &&
+      request.headers["accept-encoding"] !== undefined &&
+      result.payload.length >= compression.thresholdBytes
+    ) {
+      return reply.compress(result.payload);
+    }
+    return reply.send(result.payload);
   }
   return pipeStream(reply, result, ctx);
 }

@@ -7,6 +7,7 @@ import { errorBody, GatewayError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { Router } from "../routing/router.js";
 import { fromFastifyError, sendError } from "./errors.js";
+import { registerAdminRoutes } from "./admin-routes.js";
 import { registerModelRoutes } from "./model-routes.js";
 
 declare module "fastify" {
@@ -20,9 +21,12 @@ export interface HttpDeps {
   config: Config;
   router: Router;
   logger: Logger;
+  /** Writes the per-request access lines (fixed fields only, so it skips redaction). */
+  accessLogger: Logger;
   /** Requests in flight, so shutdown can cut what outlives the grace period. */
   inFlight: Set<RequestContext>;
   isDraining(): boolean;
+  adminKey?: string;
 }
 
 const KNOWN_PATHS = new Set([
@@ -95,8 +99,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       ctx.finish();
       // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
       if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
-      if (config.logging.accessLog)
-        accessLog(logger, request.method, request.routeOptions.url ?? request.url, res.statusCode, ctx);
+      if (config.logging.accessLog) {
+        accessLog(deps.accessLogger, request.method, request.routeOptions.url ?? request.url, res.statusCode, ctx);
+      }
     });
     if (deps.isDraining()) {
       res.setHeader("connection", "close");
@@ -123,8 +128,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
 
   if (config.compression.enabled) {
+    // Not global: only large JSON answers are compressed, through reply.compress in the model routes,
+    // so no other request pays for the plugin's hooks.
     await app.register(compress, {
-      global: true,
+      global: false,
       threshold: config.compression.thresholdBytes,
       encodings: ["br", "gzip"],
       brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
@@ -144,6 +151,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", models });
   });
   registerModelRoutes(app, { config, router: deps.router });
+  registerAdminRoutes(app, { router: deps.router, adminKey: deps.adminKey });
   return app;
 }
 
