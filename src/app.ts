@@ -34,12 +34,21 @@ export function buildRouter(config: Config, observer: RouterObserver = NOOP_OBSE
   const pools = new Map<string, Pool>();
   for (const [name, model] of Object.entries(config.models)) {
     const events = {
-      breaker: (ep: Endpoint, from: BreakerState, to: BreakerState) => observer.breaker(name, ep.id, from, to),
+      breaker: (ep: Endpoint, from: BreakerState, to: BreakerState) =>
+        observer.breaker(name, ep.id, from, to),
     };
     const endpoints = model.endpoints.map((ep, i) => {
       const backend = createBackend(ep, name, i);
       const upstreamModel = ep.kind === "openai" ? ep.model : undefined;
-      return new Endpoint(ep.id ?? backend.label, backend, ep.weight, upstreamModel, model.breaker, model.outlier, events);
+      return new Endpoint(
+        ep.id ?? backend.label,
+        backend,
+        ep.weight,
+        upstreamModel,
+        model.breaker,
+        model.outlier,
+        events,
+      );
     });
     pools.set(name, new Pool(name, model, endpoints, observer));
   }

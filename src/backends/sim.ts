@@ -11,13 +11,30 @@ import { upstreamStatusError } from "./upstream-errors.js";
  */
 export function createSimBackend(settings: SimSettings, label: string): Backend {
   const engine = new SimEngine(settings);
+  const attempts = new AttemptCounter(10_000);
   return {
     kind: "sim",
     label,
-    invoke: (call) => invokeSim(engine, label, call),
-    stream: (call) => streamSim(engine, label, call),
+    invoke: (call) => invokeSim(engine, label, call, attempts.next(call.requestId)),
+    stream: (call) => streamSim(engine, label, call, attempts.next(call.requestId)),
     close: async () => engine.close(),
   };
+}
+
+/** Counts calls per request id (for `seq`), keeping the most recently used ids only. */
+class AttemptCounter {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly capacity: number) {}
+
+  next(requestId: string): number {
+    if (requestId === "") return 1;
+    const n = (this.counts.get(requestId) ?? 0) + 1;
+    this.counts.delete(requestId);
+    this.counts.set(requestId, n);
+    if (this.counts.size > this.capacity) this.counts.delete(this.counts.keys().next().value as string);
+    return n;
+  }
 }
 
 function faultHeader(headers: Record<string, string>): string | undefined {
@@ -27,8 +44,8 @@ function faultHeader(headers: Record<string, string>): string | undefined {
   return undefined;
 }
 
-function simCall(call: UpstreamCall, stream: boolean, signal: AbortSignal): SimCall {
-  return { op: call.op, body: call.body, stream, fault: faultHeader(call.headers), signal };
+function simCall(call: UpstreamCall, stream: boolean, signal: AbortSignal, attempt: number): SimCall {
+  return { op: call.op, body: call.body, stream, fault: faultHeader(call.headers), attempt, signal };
 }
 
 function resetError(label: string): GatewayError {
@@ -38,7 +55,12 @@ function resetError(label: string): GatewayError {
   );
 }
 
-function invokeSim(engine: SimEngine, label: string, call: UpstreamCall): Promise<UpstreamJson> {
+function invokeSim(
+  engine: SimEngine,
+  label: string,
+  call: UpstreamCall,
+  attempt: number,
+): Promise<UpstreamJson> {
   return new Promise((resolve, reject) => {
     const { signal } = call;
     if (signal.aborted) {
@@ -62,7 +84,7 @@ function invokeSim(engine: SimEngine, label: string, call: UpstreamCall): Promis
         reject(resetError(label));
       },
     };
-    engine.handle(simCall(call, false, signal), sink);
+    engine.handle(simCall(call, false, signal, attempt), sink);
   });
 }
 
@@ -130,7 +152,12 @@ class EventQueue implements AsyncIterableIterator<string> {
   }
 }
 
-function streamSim(engine: SimEngine, label: string, call: UpstreamCall): Promise<UpstreamStream> {
+function streamSim(
+  engine: SimEngine,
+  label: string,
+  call: UpstreamCall,
+  attempt: number,
+): Promise<UpstreamStream> {
   return new Promise((resolve, reject) => {
     if (call.signal.aborted) {
       reject(call.signal.reason);
@@ -173,6 +200,6 @@ function streamSim(engine: SimEngine, label: string, call: UpstreamCall): Promis
           );
       },
     };
-    engine.handle(simCall(call, true, inner.signal), sink);
+    engine.handle(simCall(call, true, inner.signal, attempt), sink);
   });
 }

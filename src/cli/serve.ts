@@ -25,7 +25,13 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   const port = parsePort(values.port ?? env.PORT, values.port ? "--port" : "PORT") ?? config.server.port;
   const gateway = await createGateway(config);
   const bound = await gateway.listen(port, values.host ?? config.server.host);
-  gateway.logger.info(
+  // Lifecycle lines are written at info even when the configured level is higher, so supervisors
+  // and scripts always see when the gateway is ready and when it stops (only `silent` hides them).
+  const lifecycle = gateway.logger.child(
+    {},
+    { level: config.logging.level === "silent" ? "silent" : "info" },
+  );
+  lifecycle.info(
     {
       port: bound,
       models: Object.keys(config.models),
@@ -35,7 +41,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      gateway.logger.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down");
+      lifecycle.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down");
       gateway.close().then(resolve, (err: unknown) => {
         gateway.logger.error({ err }, "error while shutting down");
         resolve();
@@ -44,7 +50,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
-  gateway.logger.info("stopped");
+  lifecycle.info("stopped");
   gateway.logger.flush();
   await new Promise((r) => setImmediate(r));
   return 0;

@@ -49,7 +49,14 @@ export const simEndpointSchema = z
 export const endpointSchema = z.discriminatedUnion("kind", [openaiEndpointSchema, simEndpointSchema]);
 
 /** Error classes a retry or a fallback may react to. */
-export const ERROR_CLASSES = ["unavailable", "timeout", "server_error", "rate_limited", "bad_response", "context_length"] as const;
+export const ERROR_CLASSES = [
+  "unavailable",
+  "timeout",
+  "server_error",
+  "rate_limited",
+  "bad_response",
+  "context_length",
+] as const;
 
 export const retrySchema = z
   .object({
@@ -58,7 +65,9 @@ export const retrySchema = z
     backoffBaseMs: ms.default(25),
     backoffMaxMs: ms.default(2_000),
     /** Error classes that are retried (never 4xx other than 429, never after a stream's first byte). */
-    on: z.array(z.enum(ERROR_CLASSES)).default(["unavailable", "timeout", "server_error", "rate_limited", "bad_response"]),
+    on: z
+      .array(z.enum(ERROR_CLASSES))
+      .default(["unavailable", "timeout", "server_error", "rate_limited", "bad_response"]),
     /** Retries may be at most this share of recent requests (plus `budgetMinPerSecond`). */
     budgetRatio: z.number().min(0).max(10).default(0.2),
     budgetMinPerSecond: z.number().min(0).default(5),
@@ -114,8 +123,9 @@ export const hedgeSchema = z
     delayMs: ms.optional(),
     /** Floor for the observed-p95 delay. */
     minDelayMs: ms.default(10),
-    /** Hedges may be at most this share of recent requests. */
+    /** Hedges may be at most this share of recent requests (plus `budgetMinPerSecond`). */
     maxExtraRatio: z.number().min(0).max(1).default(0.1),
+    budgetMinPerSecond: z.number().min(0).default(1),
   })
   .strict();
 
@@ -143,7 +153,9 @@ export const modelSchema = z
     admission: admissionSchema.prefault({}),
     /** Other models to try, in order, when this one fails with an error of `fallbackOn`. */
     fallbacks: z.array(z.string()).default([]),
-    fallbackOn: z.array(z.enum(ERROR_CLASSES)).default(["unavailable", "timeout", "server_error", "rate_limited"]),
+    fallbackOn: z
+      .array(z.enum(ERROR_CLASSES))
+      .default(["unavailable", "timeout", "server_error", "rate_limited"]),
   })
   .strict();
 

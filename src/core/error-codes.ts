@@ -248,8 +248,7 @@ export const ERROR_CODES = {
     type: "server_error",
     retryable: true,
     domain: "gateway",
-    description:
-      "The rate-limit store (Redis) could not be reached and `limits.failureMode` is `closed`.",
+    description: "The rate-limit store (Redis) could not be reached and `limits.failureMode` is `closed`.",
   },
   circuit_open: {
     http: 503,
@@ -266,7 +265,8 @@ export const ERROR_CODES = {
     type: "server_error",
     retryable: true,
     domain: "gateway",
-    description: "The model's admission queue is full or the wait for a slot timed out; `retry-after` says when to retry.",
+    description:
+      "The model's admission queue is full or the wait for a slot timed out; `retry-after` says when to retry.",
   },
   shutting_down: {
     http: 503,

@@ -19,7 +19,10 @@ function sha256(s: string): Buffer {
 export function checkAdmin(request: FastifyRequest, adminKey: string | undefined): void {
   if (adminKey === undefined) {
     if (LOOPBACK.has(request.socket.remoteAddress ?? "")) return;
-    throw new GatewayError("invalid_api_key", "The admin API needs auth.adminKey when called from another host.");
+    throw new GatewayError(
+      "invalid_api_key",
+      "The admin API needs auth.adminKey when called from another host.",
+    );
   }
   const header = request.headers.authorization ?? "";
   const presented = header.startsWith("Bearer ") ? header.slice(7) : "";

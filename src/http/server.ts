@@ -6,8 +6,8 @@ import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { Router } from "../routing/router.js";
-import { fromFastifyError, sendError } from "./errors.js";
 import { registerAdminRoutes } from "./admin-routes.js";
+import { fromFastifyError, sendError } from "./errors.js";
 import { registerModelRoutes } from "./model-routes.js";
 
 declare module "fastify" {
@@ -100,7 +100,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
       if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
       if (config.logging.accessLog) {
-        accessLog(deps.accessLogger, request.method, request.routeOptions.url ?? request.url, res.statusCode, ctx);
+        accessLog(
+          deps.accessLogger,
+          request.method,
+          request.routeOptions.url ?? request.url,
+          res.statusCode,
+          ctx,
+        );
       }
     });
     if (deps.isDraining()) {

@@ -86,7 +86,12 @@ function settleFailure(o: AttemptOptions, err: unknown, end: AttemptEnd): Gatewa
 }
 
 /** Builds the upstream call, keeping the client's bytes when nothing in the body has to change. */
-export function buildCall(endpoint: Endpoint, req: RouteRequest, ctx: RequestContext, signal: AbortSignal): UpstreamCall {
+export function buildCall(
+  endpoint: Endpoint,
+  req: RouteRequest,
+  ctx: RequestContext,
+  signal: AbortSignal,
+): UpstreamCall {
   let body = req.body;
   let changed = false;
   if (endpoint.upstreamModel && endpoint.upstreamModel !== req.model) {
@@ -98,7 +103,8 @@ export function buildCall(endpoint: Endpoint, req: RouteRequest, ctx: RequestCon
   }
   if (req.stream) {
     const opts = body.stream_options;
-    const include = opts && typeof opts === "object" && (opts as { include_usage?: unknown }).include_usage === true;
+    const include =
+      opts && typeof opts === "object" && (opts as { include_usage?: unknown }).include_usage === true;
     if (!include) {
       const base = opts && typeof opts === "object" ? (opts as Record<string, unknown>) : {};
       body = { ...body, stream_options: { ...base, include_usage: true } };
@@ -162,7 +168,9 @@ function followStream(
       outcome = "success";
       ep.onSuccess();
     } catch (err) {
-      const e = o.signal.aborted ? abortReason(ctx.signal.aborted ? ctx.signal : o.signal) : toGatewayError(err);
+      const e = o.signal.aborted
+        ? abortReason(ctx.signal.aborted ? ctx.signal : o.signal)
+        : toGatewayError(err);
       code = e.code;
       if (!o.signal.aborted && isEndpointFailure(e)) {
         outcome = "failure";

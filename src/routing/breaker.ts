@@ -55,7 +55,10 @@ export class CircuitBreaker {
   onFailure(now = Date.now()): void {
     if (!this.s.enabled) return;
     this.failures++;
-    if (this.state_ === "half_open" || (this.state_ === "closed" && this.failures >= this.s.failureThreshold)) {
+    if (
+      this.state_ === "half_open" ||
+      (this.state_ === "closed" && this.failures >= this.s.failureThreshold)
+    ) {
       this.openedAt = now;
       this.move("open");
     }

@@ -1,7 +1,8 @@
 import type { ErrorClass } from "../config/schema.js";
 import type { GatewayError } from "../core/errors.js";
 
-const CONTEXT_LENGTH = /context length|context window|maximum context|too many tokens|max_model_len|prompt is too long/i;
+const CONTEXT_LENGTH =
+  /context length|context window|maximum context|too many tokens|max_model_len|prompt is too long/i;
 
 /** The class of an upstream failure, as retry and fallback policies name them; undefined = never retried. */
 export function errorClass(err: GatewayError): ErrorClass | undefined {

@@ -86,7 +86,10 @@ export class Endpoint {
     if (!this.outlier.enabled || now < this.ejectedUntil) return false;
     if (this.consecutiveFailures >= this.outlier.consecutiveFailures) return true;
     const total = this.requests.total(now);
-    return total >= this.outlier.minRequests && this.failures.total(now) / total >= this.outlier.failureRateThreshold;
+    return (
+      total >= this.outlier.minRequests &&
+      this.failures.total(now) / total >= this.outlier.failureRateThreshold
+    );
   }
 
   /** Ejects for a time that grows with each ejection: base × n, capped. */

@@ -14,7 +14,10 @@ export async function runHedged(o: AttemptOptions, tried: Set<Endpoint>): Promis
   const delay = o.pool.hedgeDelayMs() ?? 0;
   const controllers = [new AbortController()];
   const start = (opts: AttemptOptions, i: number): Promise<Settled> =>
-    runAttempt({ ...opts, signal: AbortSignal.any([o.ctx.signal, (controllers[i] as AbortController).signal]) }).then(
+    runAttempt({
+      ...opts,
+      signal: AbortSignal.any([o.ctx.signal, (controllers[i] as AbortController).signal]),
+    }).then(
       (value) => ({ ok: true, value, idx: i }),
       (error: unknown) => ({ ok: false, error, idx: i }),
     );

@@ -11,7 +11,13 @@ export type AttemptEnd = (outcome: AttemptOutcome, code?: string) => void;
  * metrics and tracing implement it. `NOOP_OBSERVER` costs nothing when observability is off.
  */
 export interface RouterObserver {
-  attemptStart(ctx: RequestContext, pool: string, endpoint: string, attempt: number, hedge: boolean): AttemptEnd;
+  attemptStart(
+    ctx: RequestContext,
+    pool: string,
+    endpoint: string,
+    attempt: number,
+    hedge: boolean,
+  ): AttemptEnd;
   firstByte(ctx: RequestContext, pool: string, endpoint: string, ms: number): void;
   retry(pool: string, errorClass: string): void;
   retryBudgetExhausted(pool: string): void;

@@ -30,7 +30,7 @@ export class Pool {
     this.admission = new Admission(cfg.admission);
     const r = cfg.retry;
     this.retryBudget = new ExtraBudget(r.budgetRatio, r.budgetMinPerSecond, r.budgetWindowMs);
-    this.hedgeBudget = new ExtraBudget(cfg.hedge.maxExtraRatio, 0, 10_000);
+    this.hedgeBudget = new ExtraBudget(cfg.hedge.maxExtraRatio, cfg.hedge.budgetMinPerSecond, 10_000);
     this.health = new HealthChecker(endpoints, cfg.healthCheck, (ep, ok) => observer.health(name, ep.id, ok));
   }
 
@@ -51,7 +51,10 @@ export class Pool {
     const now = Date.now();
     const tripped = this.endpoints.some((e) => e.breaker.state(now) !== "closed" || now < e.ejectedUntil);
     return tripped
-      ? new GatewayError("circuit_open", `every endpoint of '${this.name}' is unavailable (circuit open or ejected)`)
+      ? new GatewayError(
+          "circuit_open",
+          `every endpoint of '${this.name}' is unavailable (circuit open or ejected)`,
+        )
       : new GatewayError("no_endpoint_available", `no endpoint of '${this.name}' is healthy`);
   }
 

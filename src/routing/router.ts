@@ -127,12 +127,23 @@ export class Router {
   private async withRetries(pool: Pool, req: RouteRequest, ctx: RequestContext, release: () => void) {
     const policy = pool.cfg.retry;
     pool.retryBudget.recordRequest();
+    pool.hedgeBudget.recordRequest();
     const tried = new Set<Endpoint>();
     for (let attempt = 1; ; attempt++) {
       const endpoint = pool.pick(tried);
       if (!endpoint) throw pool.unavailableError();
       tried.add(endpoint);
-      const opts = { pool, endpoint, req, ctx, signal: ctx.signal, attempt, hedge: false, observer: this.observer, onStreamEnd: release };
+      const opts = {
+        pool,
+        endpoint,
+        req,
+        ctx,
+        signal: ctx.signal,
+        attempt,
+        hedge: false,
+        observer: this.observer,
+        onStreamEnd: release,
+      };
       try {
         return await (pool.hedgeDelayMs() === undefined ? runAttempt(opts) : runHedged(opts, tried));
       } catch (err) {

@@ -57,7 +57,8 @@ export class ExtraBudget {
 
   /** Takes one extra from the budget if there is room. */
   tryWithdraw(now = Date.now()): boolean {
-    const allowed = this.ratio * this.requests.total(now) + (this.minPerSecond * this.requests.windowMs) / 1000;
+    const allowed =
+      this.ratio * this.requests.total(now) + (this.minPerSecond * this.requests.windowMs) / 1000;
     if (this.extras.total(now) + 1 > allowed) return false;
     this.extras.add(1, now);
     return true;

@@ -2,7 +2,7 @@ import type { Operation } from "../core/types.js";
 import { BatchScheduler } from "./batch.js";
 import { SharedClock } from "./clock.js";
 import { EmbedQueue } from "./embed-queue.js";
-import { type FaultPlan, parseFaultHeader, planFaults } from "./faults.js";
+import { type FaultPlan, parseFaultHeader, planFaults, type RuntimeFaults } from "./faults.js";
 import { embeddingList, usageOf } from "./format.js";
 import { startGeneration } from "./generate.js";
 import { PrefixCache } from "./prefix-cache.js";
@@ -23,6 +23,8 @@ export interface SimCall {
   stream: boolean;
   /** The `x-sim-fault` header, if any. */
   fault: string | undefined;
+  /** Which attempt with the same request id this is (1-based; 1 when there is no id). For `seq`. */
+  attempt?: number;
   /** Aborting stops all work of the request at once; the sink is not called afterwards. */
   signal: AbortSignal;
 }
@@ -55,6 +57,7 @@ export class SimEngine {
   private readonly encoder: EmbedQueue;
   private readonly random: () => number;
   private readonly active = new Set<Run>();
+  private runtimeFaults: RuntimeFaults | undefined;
 
   constructor(settings: SimSettings) {
     this.settings = settings;
@@ -80,8 +83,23 @@ export class SimEngine {
       run.problem(problem);
       return;
     }
-    const plan = planFaults(this.settings.faults, fault.value, this.random);
+    const plan = planFaults(this.faults, fault.value, this.random, call.attempt);
     run.after(this.clock, plan.delayMs, () => this.proceed(run, req as SimRequest, plan, call.stream));
+  }
+
+  /** The faults in force: those set at run time, else the settings' `faults`. */
+  get faults(): RuntimeFaults {
+    return this.runtimeFaults ?? this.settings.faults;
+  }
+
+  /** True while faults set at run time replace the settings' ones. */
+  get faultsOverridden(): boolean {
+    return this.runtimeFaults !== undefined;
+  }
+
+  /** Replaces the faults for requests from now on; `undefined` restores the settings' `faults`. */
+  setFaults(faults: RuntimeFaults | undefined): void {
+    this.runtimeFaults = faults === undefined ? undefined : Object.freeze({ ...faults });
   }
 
   stats(): SimEngineStats {

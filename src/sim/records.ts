@@ -7,6 +7,8 @@
 export type AttemptOutcome = "in_flight" | "completed" | "client_closed" | "reset";
 
 export interface AttemptRecord {
+  /** Which attempt with this id it was (1-based). */
+  attempt: number;
   arrivedAt: number;
   firstByteAt: number | null;
   endedAt: number | null;
@@ -19,6 +21,7 @@ export interface RequestRecord {
   arrivedAt: number;
   firstByteAt: number | null;
   endedAt: number | null;
+  /** When the client (the gateway) closed the connection before the answer ended, else null. */
   closedByClientAt: number | null;
   /** The latest attempt's answer was written to the end. */
   completed: boolean;
@@ -43,6 +46,7 @@ export class Attempt {
     now: number,
   ) {
     this.rec = {
+      attempt: parent.attempts,
       arrivedAt: now,
       firstByteAt: null,
       endedAt: null,
@@ -50,6 +54,11 @@ export class Attempt {
       status: null,
       outcome: "in_flight",
     };
+  }
+
+  /** Which attempt with this id it is (1-based), for `seq`. */
+  get number(): number {
+    return this.rec.attempt;
   }
 
   firstByte(status: number): void {
@@ -111,6 +120,60 @@ export class RequestRecords {
       attempts: entry.attempts,
       maxConcurrent: entry.maxConcurrent,
       history: entry.history.map((h) => ({ ...h })),
+    };
+  }
+}
+
+export interface SimStatsSnapshot {
+  /** When counting started (server start or the last reset), ms since the epoch. */
+  since: number;
+  /** Model requests (`POST /v1/...`) that arrived. */
+  requests: number;
+  /** Requests that ended, by outcome: an HTTP status, `reset` or `client_closed`. */
+  byStatus: Record<string, number>;
+  /** Requests in flight now. */
+  inFlight: number;
+  /** The most requests in flight at once. */
+  maxInFlight: number;
+}
+
+/** Totals of one sim server since it started (or since `reset`), for `GET /sim/stats`. */
+export class SimStats {
+  private since = Date.now();
+  private requests = 0;
+  private byStatus = new Map<string, number>();
+  private inFlight = 0;
+  private maxInFlight = 0;
+
+  /** A request arrived; the returned function ends it with its outcome (only the first call counts). */
+  arrive(): (outcome: string) => void {
+    this.requests++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    let ended = false;
+    return (outcome) => {
+      if (ended) return;
+      ended = true;
+      this.inFlight--;
+      this.byStatus.set(outcome, (this.byStatus.get(outcome) ?? 0) + 1);
+    };
+  }
+
+  /** Zeroes the totals; requests in flight stay counted as in flight. */
+  reset(): void {
+    this.since = Date.now();
+    this.requests = 0;
+    this.byStatus = new Map();
+    this.maxInFlight = this.inFlight;
+  }
+
+  snapshot(): SimStatsSnapshot {
+    return {
+      since: this.since,
+      requests: this.requests,
+      byStatus: Object.fromEntries([...this.byStatus].sort(([a], [b]) => a.localeCompare(b))),
+      inFlight: this.inFlight,
+      maxInFlight: this.maxInFlight,
     };
   }
 }

@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Operation } from "../core/types.js";
 import { SimEngine } from "./engine.js";
+import { runtimeFaultsSchema } from "./faults.js";
 import { HttpSink } from "./http-sink.js";
 import { createSimMetrics, type SimMetrics } from "./metrics.js";
 import { invalid, problemBody, type SimProblem } from "./problem.js";
-import { RequestRecords } from "./records.js";
+import { RequestRecords, SimStats } from "./records.js";
 import type { SimSettings } from "./settings.js";
 import { isProblem, parseSimRequest } from "./validate.js";
 
@@ -43,6 +44,7 @@ interface Ctx {
   engines: Map<string, SimEngine>;
   metrics: SimMetrics;
   records: RequestRecords;
+  stats: SimStats;
   bodyLimit: number;
   logger: SimLogger | undefined;
   started: number;
@@ -87,19 +89,24 @@ async function handlePost(ctx: Ctx, op: Operation, req: IncomingMessage, res: Se
   const attempt = requestId ? ctx.records.arrive(requestId) : undefined;
   const route = req.url?.split("?")[0] ?? "";
   const controller = new AbortController();
+  const ended = ctx.stats.arrive();
   let model = "";
   let sink: HttpSink | undefined;
+  const count = (outcome: string) => {
+    ctx.metrics.countRequest(model, route, outcome);
+    ended(outcome);
+  };
   res.on("close", () => {
     if (res.writableFinished || sink?.wasReset) return;
     controller.abort(new Error("client closed the connection"));
     attempt?.end("client_closed");
-    ctx.metrics.countRequest(model, route, "client_closed");
+    count("client_closed");
   });
   if (requestId) res.setHeader("x-request-id", requestId);
   const raw = await readBody(req, ctx.bodyLimit);
   if (raw === "aborted" || controller.signal.aborted) return;
   const finishEarly = (p: SimProblem) => {
-    ctx.metrics.countRequest(model, route, String(p.status));
+    count(String(p.status));
     attempt?.firstByte(p.status);
     res.once("finish", () => attempt?.end("completed"));
     sendProblem(res, p);
@@ -135,9 +142,10 @@ async function handlePost(ctx: Ctx, op: Operation, req: IncomingMessage, res: Se
       code: "model_not_found",
     });
   }
-  sink = new HttpSink(res, attempt, (outcome) => ctx.metrics.countRequest(asked, route, outcome));
+  sink = new HttpSink(res, attempt, count);
   const stream = (body as { stream?: unknown }).stream === true;
-  engine.handle({ op, body, stream, fault: header(req, "x-sim-fault"), signal: controller.signal }, sink);
+  const fault = header(req, "x-sim-fault");
+  engine.handle({ op, body, stream, fault, attempt: attempt?.number ?? 1, signal: controller.signal }, sink);
 }
 
 async function handleGet(ctx: Ctx, path: string, res: ServerResponse): Promise<void> {
@@ -167,25 +175,102 @@ async function handleGet(ctx: Ctx, path: string, res: ServerResponse): Promise<v
   send(res, 200, JSON.stringify(rec));
 }
 
+/** The engines a control request addresses: all, or the one named by `?model=`. */
+function targetEngines(ctx: Ctx, req: IncomingMessage): Map<string, SimEngine> | SimProblem {
+  const model = new URL(req.url ?? "/", "http://sim").searchParams.get("model");
+  if (model === null) return ctx.engines;
+  const engine = ctx.engines.get(model);
+  if (!engine) return { ...notFound(`the model '${model}' does not exist`), code: "model_not_found" };
+  return new Map([[model, engine]]);
+}
+
+function sendFaults(res: ServerResponse, engines: Map<string, SimEngine>): void {
+  const models: Record<string, unknown> = {};
+  for (const [name, engine] of engines) {
+    models[name] = { source: engine.faultsOverridden ? "runtime" : "settings", faults: engine.faults };
+  }
+  send(res, 200, JSON.stringify({ models }));
+}
+
+async function putFaults(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await readBody(req, 64 * 1024);
+  if (raw === "aborted") return;
+  const engines = targetEngines(ctx, req);
+  if (!(engines instanceof Map)) return sendProblem(res, engines);
+  if (raw === "too_large") {
+    return sendProblem(res, {
+      ...invalid("the faults body is too large", null, "payload_too_large"),
+      status: 413,
+    });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return sendProblem(res, invalid("the request body is not valid JSON", null, "invalid_json"));
+  }
+  const parsed = runtimeFaultsSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = issue.path.length > 0 ? issue.path.join(".") : null;
+    return sendProblem(res, invalid(`${param ?? "faults"}: ${issue.message}`, param, "invalid_sim_fault"));
+  }
+  for (const engine of engines.values()) engine.setFaults(parsed.data);
+  sendFaults(res, engines);
+}
+
+type ControlHandler = (ctx: Ctx, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** Endpoints for tests: runtime faults and request totals. */
+const CONTROL: Record<string, Partial<Record<string, ControlHandler>>> = {
+  "/sim/faults": {
+    GET(ctx, req, res) {
+      const engines = targetEngines(ctx, req);
+      return engines instanceof Map ? sendFaults(res, engines) : sendProblem(res, engines);
+    },
+    PUT: putFaults,
+    DELETE(ctx, req, res) {
+      const engines = targetEngines(ctx, req);
+      if (!(engines instanceof Map)) return sendProblem(res, engines);
+      for (const engine of engines.values()) engine.setFaults(undefined);
+      sendFaults(res, engines);
+    },
+  },
+  "/sim/stats": { GET: (ctx, _req, res) => send(res, 200, JSON.stringify(ctx.stats.snapshot())) },
+  "/sim/stats/reset": {
+    POST(ctx, _req, res) {
+      ctx.stats.reset();
+      send(res, 200, JSON.stringify(ctx.stats.snapshot()));
+    },
+  },
+};
+
+function methodNotAllowed(res: ServerResponse, method: string | undefined, path: string, allow: string) {
+  res.setHeader("allow", allow);
+  sendProblem(res, {
+    status: 405,
+    message: `${method} is not allowed on ${path}; use ${allow}`,
+    type: "invalid_request_error",
+    param: null,
+    code: "method_not_allowed",
+  });
+}
+
 async function route(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
+  const control = CONTROL[path];
+  if (control) {
+    const handler = control[req.method ?? ""];
+    if (handler) return handler(ctx, req, res);
+    req.resume();
+    return methodNotAllowed(res, req.method, path, Object.keys(control).join(", "));
+  }
   const op = OPS[path];
   const isGet = GET_PATHS.has(path) || (path.startsWith("/sim/requests/") && path.length > 14);
   if (op && req.method === "POST") return handlePost(ctx, op, req, res);
   if (isGet && (req.method === "GET" || req.method === "HEAD")) return handleGet(ctx, path, res);
   req.resume();
-  if (op || isGet) {
-    const allow = op ? "POST" : "GET";
-    res.setHeader("allow", allow);
-    const p = {
-      status: 405,
-      message: `${req.method} is not allowed on ${path}; use ${allow}`,
-      type: "invalid_request_error",
-      param: null,
-      code: "method_not_allowed",
-    };
-    return sendProblem(res, p);
-  }
+  if (op || isGet) return methodNotAllowed(res, req.method, path, op ? "POST" : "GET");
   sendProblem(res, notFound(`no route for ${req.method} ${path}`));
 }
 
@@ -215,6 +300,7 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
     engines,
     metrics: createSimMetrics(engines),
     records: new RequestRecords(opts.maxRecords ?? 10_000),
+    stats: new SimStats(),
     bodyLimit: opts.bodyLimitBytes ?? 32 * 1024 * 1024,
     logger: opts.logger,
     started: Date.now(),

@@ -222,7 +222,8 @@ describe("upstream trouble", () => {
       });
       const body = (await res.body.json()) as ErrorJson;
       assert.equal(res.statusCode, 503);
-      assert.equal(body.error.code, "upstream_unavailable");
+      // Refused connections, or (when the health checks were quicker) no healthy endpoint left.
+      assert.ok(["upstream_unavailable", "no_endpoint_available"].includes(body.error.code), body.error.code);
       // Active health checks take the endpoint out after two failed probes.
       let status = 0;
       for (let i = 0; i < 40 && status !== 503; i++) {

@@ -1,0 +1,174 @@
+/**
+ * The Redis `RateLimitStore` (distributed profile): every method is one round trip (a Lua script
+ * by EVALSHA, falling back to EVAL when Redis lost its script cache), Redis `TIME` is the clock, and
+ * every key carries a TTL. When Redis cannot be reached a call rejects at once (no offline queue)
+ * or after `commandTimeoutMs` with `rate_limit_store_unavailable`; the client keeps reconnecting
+ * in the background, so calls succeed again as soon as Redis is back.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { GatewayError } from "../core/errors.js";
+import { LUA_ACQUIRE, LUA_RESERVE, LUA_SETTLE } from "./lua.js";
+import { openDecision, validateBucket, wouldBlockOf } from "./math.js";
+import type {
+  Adjustment,
+  BucketResult,
+  BucketSpec,
+  Decision,
+  RateLimitStore,
+  ReserveRequest,
+} from "./types.js";
+
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host:port[/db]` or `rediss://…`. */
+  url: string;
+  /** Prepended to every key, e.g. `switchyard:rl:`. */
+  keyPrefix: string;
+  /** Longest wait for one reply before the call fails as unavailable. */
+  commandTimeoutMs: number;
+  /** Longest wait for a TCP connection (default: `commandTimeoutMs`, at least 1 s). */
+  connectTimeoutMs?: number;
+  /** Called with connection errors (the client keeps reconnecting); for logs and metrics. */
+  onError?: (err: Error) => void;
+}
+
+interface Script {
+  src: string;
+  sha: string;
+}
+
+function script(src: string): Script {
+  return { src, sha: createHash("sha1").update(src).digest("hex") };
+}
+
+const RESERVE = script(LUA_RESERVE);
+const SETTLE = script(LUA_SETTLE);
+const ACQUIRE = script(LUA_ACQUIRE);
+
+function unavailable(err: unknown): GatewayError {
+  const msg = err instanceof Error ? err.message : String(err);
+  return new GatewayError("rate_limit_store_unavailable", `rate-limit store unavailable: ${msg}`, {
+    cause: err,
+  });
+}
+
+/** The first three script arguments of a bucket: type, capacity, periodMs (0 for windows). */
+function specArgs(b: BucketSpec): [string, number, number] {
+  return b.refill.type === "rate"
+    ? ["rate", b.capacity, b.refill.periodMs]
+    : [b.refill.window, b.capacity, 0];
+}
+
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly #client: Redis;
+  readonly #prefix: string;
+
+  constructor(opts: RedisStoreOptions) {
+    this.#prefix = opts.keyPrefix;
+    this.#client = new Redis(opts.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: opts.commandTimeoutMs,
+      connectTimeout: opts.connectTimeoutMs ?? Math.max(1_000, opts.commandTimeoutMs),
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
+    });
+    const onError = opts.onError;
+    this.#client.on("error", (err: Error) => onError?.(err));
+  }
+
+  /** Resolves once connected (or rejects after `timeoutMs`); calls made before then fail fast. */
+  async ready(timeoutMs = 5_000): Promise<void> {
+    if (this.#client.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#client.off("ready", onReady);
+        reject(unavailable(new Error(`not connected within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#client.once("ready", onReady);
+    });
+  }
+
+  async reserve(req: ReserveRequest): Promise<Decision> {
+    const buckets = req.buckets;
+    if (buckets.length === 0) return openDecision(false);
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const b of buckets) {
+      validateBucket(b);
+      keys.push(this.#prefix + b.key);
+      args.push(...specArgs(b), b.cost, b.mode);
+    }
+    const out = (await this.#run(RESERVE, keys, args)) as number[];
+    const results: BucketResult[] = buckets.map((b, i) => {
+      const o = 3 + i * 6;
+      const r: BucketResult = {
+        key: b.key,
+        kind: b.kind,
+        mode: b.mode,
+        limit: b.capacity,
+        charged: out[o]!,
+        remaining: out[o + 1]!,
+        resetMs: out[o + 2]!,
+        fits: out[o + 3] === 1,
+        waitMs: out[o + 4]!,
+      };
+      return b.refill.type === "window" ? { ...r, windowStartMs: out[o + 5]! } : r;
+    });
+    return {
+      allowed: out[0] === 1,
+      retryAfterMs: out[1]!,
+      exceedsCapacity: out[2] === 1,
+      buckets: results,
+      wouldBlock: wouldBlockOf(results),
+    };
+  }
+
+  async settle(adjustments: readonly Adjustment[]): Promise<void> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const a of adjustments) {
+      validateBucket(a);
+      if (a.delta === 0) continue;
+      keys.push(this.#prefix + a.key);
+      args.push(...specArgs(a), a.delta, a.charged, a.windowStartMs ?? 0);
+    }
+    if (keys.length > 0) await this.#run(SETTLE, keys, args);
+  }
+
+  async acquire(key: string, limit: number, ttlMs: number): Promise<string | null> {
+    const id = randomUUID();
+    const ok = await this.#run(ACQUIRE, [this.#prefix + key], [limit, ttlMs, id]);
+    return ok === 1 ? id : null;
+  }
+
+  async release(key: string, leaseId: string): Promise<void> {
+    try {
+      await this.#client.zrem(this.#prefix + key, leaseId);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#client.disconnect();
+  }
+
+  /** EVALSHA, then EVAL when Redis does not know the script (after a restart or SCRIPT FLUSH). */
+  async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      try {
+        return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        return await this.#client.eval(s.src, keys.length, ...keys, ...args);
+      }
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}

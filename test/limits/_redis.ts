@@ -1,0 +1,109 @@
+/** Starts a real redis-server for a test: free port, temp dir, no persistence; killed at the end. */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+
+function findRedisServer(): string | undefined {
+  try {
+    return execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const REDIS_SERVER = findRedisServer();
+
+/**
+ * True when redis-server can run. Otherwise skips the test with a clear message, or fails it when
+ * `CI` is set (a CI run must exercise Redis).
+ */
+export function redisAvailable(t: TestContext): boolean {
+  if (REDIS_SERVER) return true;
+  const msg = "redis-server not installed: apt-get install -y redis-server (Redis store tests need it)";
+  if (process.env.CI) assert.fail(`${msg}; CI is set, so this is a failure`);
+  t.skip(msg);
+  return false;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisProc {
+  port: number;
+  url: string;
+  /** SIGKILLs the server and waits for it to exit. */
+  kill(): Promise<void>;
+  /** SIGSTOPs / SIGCONTs the server (it hangs rather than dies). */
+  pause(): void;
+  resume(): void;
+  /** Starts a new server on the same port. */
+  restart(): Promise<void>;
+  /** Kills the server and removes its folder. */
+  stop(): Promise<void>;
+}
+
+async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
+  const proc = spawn(
+    REDIS_SERVER!,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 5 s: ${out}`)), 5_000);
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}: ${out}`));
+    });
+  });
+  return proc;
+}
+
+export async function startRedis(): Promise<RedisProc> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"));
+  const port = await freePort();
+  let proc: ChildProcess | undefined = await spawnRedis(port, dir);
+  const kill = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGKILL");
+    await exited;
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
+    async restart() {
+      await kill();
+      proc = await spawnRedis(port, dir);
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
