@@ -5,6 +5,8 @@ import type { RequestContext } from "./core/context.js";
 import { GatewayError } from "./core/errors.js";
 import { buildHttpServer } from "./http/server.js";
 import { createLogging, type Logger } from "./observability/logger.js";
+import { buildPolicy } from "./policy/build.js";
+import type { Gate } from "./policy/gate.js";
 import type { BreakerState } from "./routing/breaker.js";
 import { Endpoint } from "./routing/endpoint.js";
 import { NOOP_OBSERVER, type RouterObserver } from "./routing/observer.js";
@@ -20,6 +22,7 @@ export interface Gateway {
   readonly router: Router;
   readonly http: FastifyInstance;
   readonly logger: Logger;
+  readonly gate: Gate;
   /** Starts listening; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /**
@@ -63,6 +66,12 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const { logger } = logging;
   const router = buildRouter(config);
   router.start();
+  const policy = await buildPolicy(config, logger);
+  if (config.auth.mode === "none") {
+    logger.warn(
+      "auth.mode is none: every client may call every model (set auth.mode to keys or jwt in production)",
+    );
+  }
   const inFlight = new Set<RequestContext>();
   let draining = false;
   const http = await buildHttpServer({
@@ -70,6 +79,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     router,
     logger,
     accessLogger: logging.access,
+    gate: policy.gate,
+    store: policy.store,
     inFlight,
     isDraining: () => draining,
   });
@@ -89,6 +100,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await closing;
     clearTimeout(cut);
     await router.close();
+    await policy.close();
     logging.flush();
   }
 
@@ -97,6 +109,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     router,
     http,
     logger,
+    gate: policy.gate,
     async listen(port = config.server.port, host = config.server.host) {
       await http.listen({ port, host });
       const addr = http.server.address();

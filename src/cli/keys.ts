@@ -1,4 +1,5 @@
-import { keyStatus, newKeyMaterial } from "../auth/keys.js";
+import { keyView as view } from "../auth/key-view.js";
+import { newKeyMaterial } from "../auth/keys.js";
 import type { PrincipalLimits } from "../auth/principal.js";
 import {
   createStore,
@@ -86,30 +87,7 @@ function storeConfigFrom(values: { db?: string; config?: string }, env: Env): St
   if (values.db !== undefined) return storeConfigSchema.parse({ kind: "sqlite", path: values.db });
   const file = values.config ?? env.SWITCHYARD_CONFIG;
   if (!file) return storeConfigSchema.parse({});
-  const config = loadConfig(file, env) as { store?: unknown };
-  const parsed = storeConfigSchema.safeParse(config.store ?? {});
-  if (!parsed.success) throw new ConfigError(`${file}: invalid store block: ${parsed.error.message}`);
-  return parsed.data;
-}
-
-function view(rec: KeyRecord, nowMs: number) {
-  return {
-    id: rec.id,
-    name: rec.name,
-    prefix: rec.prefix,
-    models: rec.allowedModels,
-    limits: rec.limits,
-    createdAt: new Date(rec.createdAt).toISOString(),
-    expiresAt: rec.expiresAt === null ? null : new Date(rec.expiresAt).toISOString(),
-    revokedAt: rec.revokedAt === null ? null : new Date(rec.revokedAt).toISOString(),
-    status: keyStatus(rec, nowMs),
-    usage: {
-      requests: rec.usage.requests,
-      promptTokens: rec.usage.promptTokens,
-      completionTokens: rec.usage.completionTokens,
-      lastUsedAt: rec.usage.lastUsedAt === null ? null : new Date(rec.usage.lastUsedAt).toISOString(),
-    },
-  };
+  return loadConfig(file, env).store;
 }
 
 function limitsText(l: PrincipalLimits): string {

@@ -6,8 +6,10 @@ import { serveCommand } from "./serve.js";
 const HELP = `switchyard — model-serving gateway
 
 usage:
-  switchyard serve [--config FILE] [--port N] [--host H]   start the gateway (embedded default without --config)
+  switchyard serve [--config FILE] [--port N] [--host H] [--auth keys|jwt|keys,jwt]
+                                                           start the gateway (embedded default without --config)
   switchyard sim [--port N] [--model NAME[:preset]]...     start the simulated LLM server
+  switchyard keys create|list|revoke ...                   manage virtual API keys (see: switchyard keys help)
   switchyard config check FILE                             validate a config and print it resolved
   switchyard help                                          this text
 `;
@@ -20,6 +22,10 @@ async function main(argv: string[]): Promise<number> {
     case "sim": {
       const { simCommand } = await import("../sim/cli.js");
       return simCommand(rest);
+    }
+    case "keys": {
+      const { keysCommand } = await import("./keys.js");
+      return keysCommand(rest, process.env);
     }
     case "config":
       if (rest[0] === "check") return configCheckCommand(rest.slice(1), process.env);

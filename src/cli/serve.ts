@@ -1,7 +1,9 @@
 import { createGateway } from "../app.js";
+import { AUTH_MODES } from "../auth/authenticate.js";
+import { withOverrides } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ConfigError, loadConfig } from "./load.js";
-import { parseFlags, parsePort } from "./options.js";
+import { parseFlags, parsePort, UsageError } from "./options.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -11,10 +13,17 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
     config: { type: "string", short: "c" },
     port: { type: "string", short: "p" },
     host: { type: "string" },
+    auth: { type: "string" },
   });
   let config: Config;
   try {
     config = loadConfig(values.config, env);
+    if (values.auth !== undefined) {
+      if (!(AUTH_MODES as readonly string[]).includes(values.auth)) {
+        throw new UsageError(`--auth must be one of ${AUTH_MODES.join(", ")}, got '${values.auth}'`);
+      }
+      config = withOverrides(config, { auth: { mode: values.auth } });
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

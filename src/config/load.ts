@@ -87,6 +87,24 @@ export function parseConfig(input: unknown, env: Env = {}): Config {
   return deepFreeze(result.data);
 }
 
+/**
+ * A validated config with some top-level blocks replaced or merged (command-line overrides such as
+ * `--auth`). The result is validated again and frozen; no environment substitution happens twice.
+ */
+export function withOverrides(config: Config, overrides: Partial<Record<keyof Config, unknown>>): Config {
+  const merged: Record<string, unknown> = { ...config };
+  for (const [k, v] of Object.entries(overrides)) {
+    const base = merged[k];
+    merged[k] = base && typeof base === "object" && v && typeof v === "object" ? { ...base, ...v } : v;
+  }
+  const result = configSchema.safeParse(merged, { reportInput: true });
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues);
+    throw new ConfigError(`invalid config:\n  ${lines.join("\n  ")}`, lines);
+  }
+  return deepFreeze(result.data);
+}
+
 /** Reads a YAML (or JSON) file, substitutes environment variables and validates it. */
 export function loadConfigFile(file: string, env: Env): Config {
   let text: string;

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { authConfigSchema } from "../auth/authenticate.js";
+import { limitsConfigSchema } from "../limits/config.js";
 import { simSettingsSchema } from "../sim/settings.js";
+import { storeConfigSchema } from "../store/config.js";
 
 /** Durations are whole milliseconds; the unit is in every field name. */
 const ms = z.number().int().nonnegative();
@@ -209,6 +212,9 @@ export const configSchema = z
     deadlines: deadlineSchema.prefault({}),
     compression: compressionSchema.prefault({}),
     logging: loggingSchema.prefault({}),
+    auth: authConfigSchema.prefault({}),
+    limits: limitsConfigSchema.prefault({}),
+    store: storeConfigSchema.prefault({}),
     models: z
       .record(z.string().regex(MODEL_NAME, "model names use letters, digits and . _ : / @ -"), modelSchema)
       .refine((m) => Object.keys(m).length > 0, { message: "at least one model is required" }),

@@ -21,6 +21,10 @@ export class RequestContext {
   usage: Usage | undefined;
   ttftMs: number | undefined;
   errorCode: string | undefined;
+  /** True once a stream's first byte went to the client (an error can no longer change the status). */
+  streamStarted = false;
+  /** Settles the request's limits and usage when it ends (set by the policy gate). */
+  ticket: { finish(usage: Usage | null): void } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(headers: { traceparent?: string; requestId?: string }, now = performance.now()) {

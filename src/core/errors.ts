@@ -9,6 +9,8 @@ export interface GatewayErrorOptions {
   status?: number;
   /** Seconds the caller should wait before retrying (sets `retry-after`). */
   retryAfterSeconds?: number;
+  /** Extra response headers that belong to this error (e.g. `x-ratelimit-*` on a 429). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -18,6 +20,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, message: string, opts: GatewayErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -26,6 +29,7 @@ export class GatewayError extends Error {
     this.param = opts.param ?? null;
     this.status = opts.status ?? ERROR_CODES[code].http;
     this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.headers = opts.headers;
   }
 
   get spec(): ErrorCodeSpec {

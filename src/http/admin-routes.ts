@@ -1,42 +1,106 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { keyView } from "../auth/key-view.js";
+import { newKeyMaterial } from "../auth/keys.js";
 import { GatewayError } from "../core/errors.js";
+import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
+import type { Store } from "../store/types.js";
 
 export interface AdminDeps {
   router: Router;
-  /** The admin key; without one, the admin API answers loopback clients only. */
-  adminKey: string | undefined;
+  gate: Gate;
+  /** True when `auth.adminKey` is set; without one the admin API answers loopback clients only. */
+  adminKeySet: boolean;
+  store: Store | undefined;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
-function sha256(s: string): Buffer {
-  return createHash("sha256").update(s).digest();
-}
+const createKeySchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    models: z.array(z.string().min(1)).min(1).optional(),
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    maxConcurrent: z.number().int().positive().optional(),
+    budgetTokens: z.number().int().positive().optional(),
+    budgetPeriod: z.enum(["day", "week", "month"]).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
 
-/** Admin guard: `Authorization: Bearer <admin key>` compared in constant time, or loopback when no key is set. */
-export function checkAdmin(request: FastifyRequest, adminKey: string | undefined): void {
-  if (adminKey === undefined) {
+/** Admin guard: the admin key (constant-time compare), or a loopback client when no key is configured. */
+function checkAdmin(request: FastifyRequest, deps: AdminDeps): void {
+  if (!deps.adminKeySet) {
     if (LOOPBACK.has(request.socket.remoteAddress ?? "")) return;
     throw new GatewayError(
       "invalid_api_key",
       "The admin API needs auth.adminKey when called from another host.",
     );
   }
-  const header = request.headers.authorization ?? "";
-  const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
-  if (!timingSafeEqual(sha256(presented), sha256(adminKey))) {
+  if (!deps.gate.isAdmin(request.headers))
     throw new GatewayError("invalid_api_key", "Invalid or missing admin key.");
-  }
 }
 
-/** `/admin/*`: live state of pools and endpoints. */
+function keyStore(deps: AdminDeps): Store {
+  if (!deps.store) {
+    throw new GatewayError("not_found", "API keys are not in use: set auth.mode to keys (or keys,jwt).");
+  }
+  return deps.store;
+}
+
+function paramOf(path: readonly PropertyKey[]): string | null {
+  return path.length > 0 ? path.map(String).join(".") : null;
+}
+
+/** `/admin/*`: live routing state and API key management. */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.register(
     async (admin) => {
-      admin.addHook("onRequest", async (request) => checkAdmin(request, deps.adminKey));
+      admin.addHook("onRequest", async (request) => checkAdmin(request, deps));
       admin.get("/state", async () => ({ pools: deps.router.models().map((p) => p.snapshot()) }));
+      admin.get("/keys", async () => {
+        const now = Date.now();
+        return { object: "list", data: (await keyStore(deps).keys.list()).map((r) => keyView(r, now)) };
+      });
+      admin.post("/keys", async (request, reply) => {
+        const parsed = createKeySchema.safeParse(request.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new GatewayError("invalid_request", `Invalid key request: ${issue?.message}`, {
+            param: paramOf(issue?.path ?? []),
+          });
+        }
+        const b = parsed.data;
+        const now = Date.now();
+        const material = newKeyMaterial();
+        const limits = {
+          ...(b.rpm !== undefined && { rpm: b.rpm }),
+          ...(b.tpm !== undefined && { tpm: b.tpm }),
+          ...(b.maxConcurrent !== undefined && { maxConcurrent: b.maxConcurrent }),
+          ...(b.budgetTokens !== undefined && {
+            budgetTokens: b.budgetTokens,
+            budgetPeriod: b.budgetPeriod ?? "month",
+          }),
+        };
+        const expiresAt = b.expiresAt === undefined ? null : Date.parse(b.expiresAt);
+        const rec = await keyStore(deps).keys.create({
+          ...material,
+          name: b.name,
+          allowedModels: b.models ?? null,
+          limits,
+          createdAt: now,
+          expiresAt,
+        });
+        return reply.code(201).send({ ...keyView(rec, now), key: material.secret });
+      });
+      admin.delete<{ Params: { id: string } }>("/keys/:id", async (request) => {
+        const rec = await keyStore(deps).keys.revoke(request.params.id, Date.now());
+        if (!rec)
+          throw new GatewayError("not_found", `No key with id '${request.params.id}'.`, { param: "id" });
+        return keyView(rec, Date.now());
+      });
     },
     { prefix: "/admin" },
   );

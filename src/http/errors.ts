@@ -35,6 +35,7 @@ export function fromFastifyError(err: unknown): GatewayError {
 
 /** Sends an error in the one HTTP error shape, with `retry-after` where the error carries one. */
 export function sendError(reply: FastifyReply, err: GatewayError, traceId: string | undefined): FastifyReply {
+  if (err.headers) reply.headers(err.headers);
   if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(err.retryAfterSeconds));
   reply.header("x-switchyard-error-code", err.code);
   return reply

@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation, StreamResult } from "../core/types.js";
+import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import { endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
 import { validateBody } from "./validation.js";
@@ -10,6 +11,7 @@ import { validateBody } from "./validation.js";
 export interface ModelRouteDeps {
   config: Config;
   router: Router;
+  gate: Gate;
 }
 
 const ROUTES: ReadonlyArray<[string, Operation]> = [
@@ -20,19 +22,22 @@ const ROUTES: ReadonlyArray<[string, Operation]> = [
 
 /** The OpenAI-compatible model routes: parse, call the router, write. Nothing else lives here. */
 export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
-  for (const [url, op] of ROUTES) {
-    app.post(url, (request, reply) => handle(op, request, reply, deps));
-  }
-  app.get("/v1/models", async () => ({
-    object: "list",
-    data: deps.router.models().map((p) => ({
-      id: p.name,
-      object: "model",
-      created: 0,
-      owned_by: "switchyard",
-      type: p.type,
-    })),
-  }));
+  app.register(async (v1) => {
+    // Every /v1 route authenticates first, before its body is read.
+    v1.addHook("onRequest", async (request) => {
+      request.principal = await deps.gate.authenticate(request.headers);
+    });
+    for (const [url, op] of ROUTES) {
+      v1.post(url, (request, reply) => handle(op, request, reply, deps));
+    }
+    v1.get("/v1/models", async (request) => ({
+      object: "list",
+      data: deps.router
+        .models()
+        .filter((p) => request.principal.allowedModels?.includes(p.name) ?? true)
+        .map((p) => ({ id: p.name, object: "model", created: 0, owned_by: "switchyard", type: p.type })),
+    }));
+  });
 }
 
 /** The request's deadline: the operation's default, or the header's value capped by `deadlines.maxMs`. */
@@ -76,17 +81,24 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
   const { deadlines, server } = deps.config;
   ctx.setDeadline(deadlineFor(op, request.headers[deadlines.header], deadlines));
   const body = validateBody(op, request.body);
+  const model = body.model as string;
+  deps.router.resolve(op, model);
+  const ticket = await deps.gate.admit(request.principal, op, model, body);
+  ctx.ticket = ticket;
+  for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
   const stream = op !== "embedding" && body.stream === true;
   const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
   const result = await deps.router.execute(
     {
       op,
-      model: body.model as string,
+      model,
       body,
       raw: request.rawBody,
       stream,
       clientWantsStreamUsage: opts?.include_usage === true,
-      priority: request.headers["x-switchyard-priority"] as string | undefined,
+      // A principal's own priority class wins over what the request asks for.
+      priority:
+        request.principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
       forwardHeaders: forwardHeaders(request, server.forwardHeaders),
     },
     ctx,
@@ -117,6 +129,7 @@ async function pipeStream(reply: FastifyReply, result: StreamResult, ctx: Reques
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, SSE_HEADERS);
+  ctx.streamStarted = true;
   res.flushHeaders();
   try {
     if (!first.done) {

@@ -1,11 +1,14 @@
 import { constants as zlib } from "node:zlib";
 import compress from "@fastify/compress";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { Principal } from "../auth/principal.js";
 import type { Config } from "../config/schema.js";
 import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
 import type { Logger } from "../observability/logger.js";
+import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
+import type { Store } from "../store/types.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { fromFastifyError, sendError } from "./errors.js";
 import { registerModelRoutes } from "./model-routes.js";
@@ -14,8 +17,11 @@ declare module "fastify" {
   interface FastifyRequest {
     ctx: RequestContext;
     rawBody: Buffer | undefined;
+    principal: Principal;
   }
 }
+
+const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
 export interface HttpDeps {
   config: Config;
@@ -26,7 +32,8 @@ export interface HttpDeps {
   /** Requests in flight, so shutdown can cut what outlives the grace period. */
   inFlight: Set<RequestContext>;
   isDraining(): boolean;
-  adminKey?: string;
+  gate: Gate;
+  store: Store | undefined;
 }
 
 const KNOWN_PATHS = new Set([
@@ -68,12 +75,17 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.decorateRequest("ctx", null as unknown as RequestContext);
   app.decorateRequest("rawBody", undefined);
+  app.decorateRequest("principal", null as unknown as Principal);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     const buf = body as Buffer;
     request.rawBody = buf;
-    if (buf.length === 0) return done(new GatewayError("invalid_json", "The request body is empty."));
+    if (buf.length === 0) {
+      // An empty body is fine where none is expected (DELETE, GET with a stray content type).
+      if (request.method !== "POST" && request.method !== "PUT") return done(null, undefined);
+      return done(new GatewayError("invalid_json", "The request body is empty."));
+    }
     try {
       done(null, JSON.parse(buf.toString("utf8")));
     } catch (err) {
@@ -97,6 +109,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         ctx.abort(new GatewayError("client_closed_request", "the client closed the connection"));
       }
       ctx.finish();
+      // Settle limits and usage: real usage when known; nothing produced when the request failed
+      // before a stream started; unknown (the reservation stands) when a started stream was cut.
+      ctx.ticket?.finish(ctx.usage ?? (ctx.streamStarted ? null : NO_USAGE));
       // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
       if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
       if (config.logging.accessLog) {
@@ -156,8 +171,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", models });
   });
-  registerModelRoutes(app, { config, router: deps.router });
-  registerAdminRoutes(app, { router: deps.router, adminKey: deps.adminKey });
+  registerModelRoutes(app, { config, router: deps.router, gate: deps.gate });
+  registerAdminRoutes(app, {
+    router: deps.router,
+    gate: deps.gate,
+    adminKeySet: Boolean(config.auth.adminKey),
+    store: deps.store,
+  });
   return app;
 }
 

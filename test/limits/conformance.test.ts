@@ -1,8 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import { MemoryRateLimitStore } from "../../src/limits/memory.js";
 import { RedisRateLimitStore } from "../../src/limits/redis.js";
+import { REDIS_SERVER, type RedisProc, redisAvailable, startRedis } from "../helpers/redis.js";
 import { conformance } from "./_conformance.js";
-import { REDIS_SERVER, type RedisProc, redisAvailable, startRedis } from "./_redis.js";
 
 describe("RateLimitStore conformance: memory", () => {
   const store = new MemoryRateLimitStore();

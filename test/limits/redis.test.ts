@@ -11,7 +11,7 @@ import { LUA_WINDOW } from "../../src/limits/lua.js";
 import { windowBounds } from "../../src/limits/math.js";
 import { RedisRateLimitStore } from "../../src/limits/redis.js";
 import type { ReserveBucket } from "../../src/limits/types.js";
-import { REDIS_SERVER, type RedisProc, redisAvailable, startRedis } from "./_redis.js";
+import { REDIS_SERVER, type RedisProc, redisAvailable, startRedis } from "../helpers/redis.js";
 
 const TIMEOUT_MS = 200;
 

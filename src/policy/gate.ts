@@ -1,0 +1,161 @@
+import type { Authenticator, AuthHeaders } from "../auth/authenticate.js";
+import { checkModelAllowed } from "../auth/authenticate.js";
+import type { Principal } from "../auth/principal.js";
+import { GatewayError } from "../core/errors.js";
+import type { Operation, Usage } from "../core/types.js";
+import {
+  acquireConcurrency,
+  concurrencyLimitedError,
+  type Decision,
+  type Lease,
+  type LimitsConfig,
+  planReservation,
+  type RateLimitStore,
+  rateLimitedError,
+  rateLimitHeaders,
+  releaseConcurrency,
+  reserveWithFailureMode,
+  settlementFor,
+} from "../limits/index.js";
+import type { Logger } from "../observability/logger.js";
+import type { UsageRecorder } from "../store/usage-recorder.js";
+import { estimateRequest } from "../tokenize/estimate.js";
+
+/** What happened to one limit decision, for metrics. */
+export type LimitOutcome = "allowed" | "rejected" | "dry_run_would_block" | "fail_open";
+
+export interface GateObserver {
+  limit(outcome: LimitOutcome): void;
+}
+
+/** A request that passed the gate. `finish` settles it exactly once, when the request ends. */
+export interface Ticket {
+  /** The `x-ratelimit-*` headers to send with the answer. */
+  readonly headers: Record<string, string>;
+  /** Real usage when known; null when unknown (a cut stream): the reservation then stands. */
+  finish(usage: Usage | null): void;
+}
+
+export interface GateDeps {
+  authenticator: Authenticator;
+  limits: LimitsConfig;
+  store: RateLimitStore;
+  usage: UsageRecorder | undefined;
+  logger: Logger;
+  observer?: GateObserver;
+}
+
+const NOTHING: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * The one policy gate every front door (HTTP, gRPC, job submission) passes before the router:
+ * authentication, the model allow-list, and rate limits, budgets and concurrency, reserved before
+ * the call and settled to real usage after it.
+ */
+export class Gate {
+  constructor(private readonly d: GateDeps) {}
+
+  authenticate(headers: AuthHeaders): Promise<Principal> {
+    return this.d.authenticator.authenticate(headers);
+  }
+
+  isAdmin(headers: AuthHeaders): boolean {
+    return this.d.authenticator.isAdmin(headers);
+  }
+
+  /** Checks the allow-list and takes what the limits require; throws 403 / 429 / 503. */
+  async admit(
+    principal: Principal,
+    op: Operation,
+    model: string,
+    body: Record<string, unknown>,
+  ): Promise<Ticket> {
+    checkModelAllowed(principal, model);
+    const { limits, store } = this.d;
+    const plan = planReservation(limits, principal, model, () =>
+      estimateRequest(op, body, limits.defaultMaxTokensEstimate),
+    );
+    if (plan.request.buckets.length === 0 && plan.concurrency.length === 0) {
+      return this.ticket(principal, undefined, undefined, []);
+    }
+    const onFailOpen = (err: GatewayError) => this.failOpen(err);
+    const conc = await acquireConcurrency(
+      store,
+      plan.concurrency,
+      limits.leaseTtlMs,
+      limits.failureMode,
+      onFailOpen,
+    );
+    if (!conc.ok) {
+      this.d.observer?.limit("rejected");
+      throw concurrencyLimitedError(conc.blockedKey, conc.limit);
+    }
+    let decision: Decision;
+    try {
+      decision = await reserveWithFailureMode(store, plan.request, limits.failureMode, onFailOpen);
+    } catch (err) {
+      void releaseConcurrency(store, conc.leases);
+      throw err;
+    }
+    if (!decision.allowed) {
+      void releaseConcurrency(store, conc.leases);
+      this.d.observer?.limit("rejected");
+      const e = rateLimitedError(decision);
+      throw new GatewayError(e.code, e.message, {
+        retryAfterSeconds: e.retryAfterSeconds,
+        headers: rateLimitHeaders(decision),
+      });
+    }
+    const wouldBlock = [...decision.wouldBlock, ...conc.wouldBlock];
+    if (wouldBlock.length > 0) {
+      this.d.observer?.limit("dry_run_would_block");
+      this.d.logger.warn(
+        { principal: principal.id, model, wouldBlock },
+        "dry-run limit would have rejected a request",
+      );
+    } else if (!decision.degraded) this.d.observer?.limit("allowed");
+    return this.ticket(principal, plan, decision, conc.leases);
+  }
+
+  private failOpen(err: GatewayError): void {
+    this.d.observer?.limit("fail_open");
+    this.d.logger.warn(
+      { err: err.message },
+      "rate-limit store unavailable: letting the request through (failureMode open)",
+    );
+  }
+
+  private ticket(
+    principal: Principal,
+    plan: ReturnType<typeof planReservation> | undefined,
+    decision: Decision | undefined,
+    leases: Lease[],
+  ): Ticket {
+    let done = false;
+    const { store, usage, logger } = this.d;
+    return {
+      headers: decision ? rateLimitHeaders(decision) : NOTHING,
+      finish: (u) => {
+        if (done) return;
+        done = true;
+        if (plan && decision) {
+          const actual = u && { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+          const adjustments = settlementFor(plan, decision, actual);
+          if (adjustments.length > 0) {
+            store
+              .settle(adjustments)
+              .catch((err: unknown) => logger.warn({ err }, "settling a rate-limit reservation failed"));
+          }
+        }
+        if (leases.length > 0) void releaseConcurrency(store, leases);
+        if (usage && principal.kind === "key") {
+          usage.record(principal.id.slice(4), {
+            requests: 1,
+            promptTokens: u?.prompt_tokens ?? 0,
+            completionTokens: u?.completion_tokens ?? 0,
+          });
+        }
+      },
+    };
+  }
+}

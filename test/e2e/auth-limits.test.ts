@@ -1,0 +1,319 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import OpenAI from "openai";
+import { request } from "undici";
+import { CLI, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { type RedisProc, redisAvailable, startRedis } from "../helpers/redis.js";
+
+type Json = Record<string, unknown>;
+
+function keysCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, "keys", ...args], { encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function post(url: string, body: Json, headers: Record<string, string> = {}) {
+  const res = await request(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) as Json, text };
+}
+
+const chat = (model = "sim-small", extra: Json = {}) => ({
+  model,
+  messages: [{ role: "user", content: "hi" }],
+  max_tokens: 4,
+  ...extra,
+});
+const upstreams = (sim: Running) => ({
+  "sim-small": { endpoints: [{ kind: "openai", url: `${sim.url}/v1` }], retry: { maxAttempts: 1 } },
+  "sim-embed": { type: "embedding", endpoints: [{ kind: "openai", url: `${sim.url}/v1` }] },
+});
+
+describe("virtual keys", () => {
+  let sim: Running;
+  let gw: Running;
+  let db: string;
+  const ADMIN = "admin-key-for-tests-0123456789";
+  before(async () => {
+    db = join(mkdtempSync(join(tmpdir(), "switchyard-keys-")), "keys.db");
+    sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
+    gw = await startGateway({
+      auth: { mode: "keys", adminKey: ADMIN },
+      store: { path: db },
+      models: upstreams(sim),
+    });
+  });
+  after(async () => {
+    await gw.stop();
+    await sim.stop();
+  });
+
+  test("a key from the CLI works, is limited to its models, and fails within a second of revocation", async () => {
+    const created = keysCli(["create", "--name", "team-a", "--models", "sim-small", "--db", db, "--json"]);
+    assert.equal(created.status, 0, created.stderr);
+    const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+    assert.match(key, /^sk-sy-[A-Za-z0-9_-]{43}$/);
+
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+    const ok = await client.chat.completions.create(chat() as never);
+    assert.ok(ok.choices.length > 0);
+    await assert.rejects(client.embeddings.create({ model: "sim-embed", input: "x" }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.PermissionDeniedError);
+      assert.equal(err.code, "model_not_allowed");
+      return true;
+    });
+    const models = [];
+    for await (const m of client.models.list()) models.push(m.id);
+    assert.deepEqual(models, ["sim-small"]);
+
+    const nokey = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "sk-sy-not-a-real-key", maxRetries: 0 });
+    await assert.rejects(nokey.chat.completions.create(chat() as never), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.AuthenticationError);
+      assert.equal(err.code, "invalid_api_key");
+      return true;
+    });
+    const missing = await post(gw.url, chat());
+    assert.equal(missing.status, 401);
+
+    assert.equal(keysCli(["revoke", id, "--db", db]).status, 0);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 3000) {
+      status = (await post(gw.url, chat(), { authorization: `Bearer ${key}` })).status;
+      if (status === 200) await sleep(50);
+    }
+    assert.equal(status, 401);
+    assert.ok(Date.now() - revokedAt <= 1100, `revocation took ${Date.now() - revokedAt} ms`);
+
+    const listed = keysCli(["list", "--db", db, "--json"]);
+    const rows = JSON.parse(listed.stdout) as Array<{
+      id: string;
+      status: string;
+      usage: { requests: number };
+    }>;
+    const row = rows.find((r) => r.id === id);
+    assert.equal(row?.status, "revoked");
+  });
+
+  test("the admin API creates, lists and revokes keys, behind the admin key", async () => {
+    const url = `${gw.url}/admin/keys`;
+    const denied = await request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(denied.statusCode, 401);
+    await denied.body.dump();
+    const auth = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
+    const bad = await request(url, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ name: "x", rpm: -1 }),
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(((await bad.body.json()) as { error: { param: string } }).error.param, "rpm");
+    const res = await request(url, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ name: "svc", rpm: 2 }),
+    });
+    assert.equal(res.statusCode, 201);
+    const made = (await res.body.json()) as { id: string; key: string };
+
+    const first = await post(gw.url, chat(), { authorization: `Bearer ${made.key}` });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers["x-ratelimit-limit-requests"], "2");
+    assert.equal(first.headers["x-ratelimit-remaining-requests"], "1");
+    assert.equal((await post(gw.url, chat(), { authorization: `Bearer ${made.key}` })).status, 200);
+    const limited = await post(gw.url, chat(), { authorization: `Bearer ${made.key}` });
+    assert.equal(limited.status, 429);
+    assert.equal((limited.json.error as Json).code, "rate_limited");
+    assert.ok(Number(limited.headers["retry-after"]) >= 1);
+    assert.equal(limited.headers["x-ratelimit-remaining-requests"], "0");
+
+    const list = await request(url, { headers: auth });
+    const listed = (await list.body.json()) as { data: Array<{ id: string; key?: string }> };
+    assert.ok(listed.data.some((k) => k.id === made.id));
+    assert.ok(
+      listed.data.every((k) => k.key === undefined),
+      "secrets are never listed",
+    );
+    const del = await request(`${url}/${made.id}`, { method: "DELETE", headers: auth });
+    assert.equal(del.statusCode, 200);
+    await del.body.dump();
+    const gone = await request(`${url}/key_nope`, { method: "DELETE", headers: auth });
+    assert.equal(gone.statusCode, 404);
+    await gone.body.dump();
+  });
+});
+
+describe("token limits settle to real usage", () => {
+  test("a failed request's reserved tokens are refunded, so the next one fits", async () => {
+    const sim = await startSim(["--model", "sim-small:instant"]);
+    const gw = await startGateway({ limits: { global: { tpm: 260 } }, models: upstreams(sim) });
+    try {
+      const body = chat("sim-small", { max_tokens: 200 });
+      const failed = await post(gw.url, body, { "x-sim-fault": "status=500" });
+      assert.equal(failed.status, 502);
+      assert.equal(failed.headers["x-ratelimit-limit-tokens"], "260");
+      await sleep(100);
+      const ok = await post(gw.url, body);
+      assert.equal(ok.status, 200, "the refund made room");
+      const over = await post(gw.url, body);
+      assert.equal(over.status, 429, "the real usage of the second request stays charged");
+      assert.equal((over.json.error as Json).code, "rate_limited");
+    } finally {
+      await gw.stop();
+      await sim.stop();
+    }
+  });
+
+  test("a dry-run limit lets everything through and logs what it would have rejected", async () => {
+    const sim = await startSim(["--model", "sim-small:instant"]);
+    const gw = await startGateway({ limits: { global: { rpm: 1, dryRun: true } }, models: upstreams(sim) });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await post(gw.url, chat())).status, 200);
+      await sleep(300);
+      assert.ok(gw.lines.some((l) => l.msg === "dry-run limit would have rejected a request"));
+    } finally {
+      await gw.stop();
+      await sim.stop();
+    }
+  });
+});
+
+describe("one limit shared by three gateways through Redis", () => {
+  let redis: RedisProc | undefined;
+  let sim: Running;
+  const gws: Running[] = [];
+  const N = 60;
+  before(async (t) => {
+    if (!redisAvailable(t as never)) return;
+    redis = await startRedis();
+    sim = await startSim(["--model", "sim-small:instant"]);
+    for (const failureMode of ["open", "open", "closed"]) {
+      gws.push(
+        await startGateway({
+          logging: { level: "warn" },
+          limits: {
+            store: { kind: "redis", url: redis.url, commandTimeoutMs: 200 },
+            failureMode,
+            global: { rpm: N },
+          },
+          models: upstreams(sim),
+        }),
+      );
+    }
+  });
+  after(async () => {
+    await Promise.all(gws.map((g) => g.stop()));
+    await sim?.stop();
+    await redis?.stop();
+  });
+
+  test("a burst spread over the gateways admits N and rejects the rest with a correct retry-after", async (t) => {
+    if (!redis) return t.skip("redis-server not installed");
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => post((gws[i % 3] as Running).url, chat())),
+    );
+    const ok = results.filter((r) => r.status === 200).length;
+    assert.ok(Math.abs(ok - N) <= Math.ceil(N * 0.01), `admitted ${ok} of 150 for a limit of ${N}`);
+    for (const r of results.filter((x) => x.status !== 200)) {
+      assert.equal(r.status, 429);
+      const retry = Number(r.headers["retry-after"]);
+      assert.ok(retry >= 1 && retry <= 60, `retry-after ${retry}`);
+    }
+  });
+
+  test("Redis down: fail-open gateways let requests through, fail-closed answers 503; both recover", async (t) => {
+    if (!redis) return t.skip("redis-server not installed");
+    await redis.kill();
+    const open = await post((gws[0] as Running).url, chat());
+    assert.equal(open.status, 200, open.text);
+    const closed = await post((gws[2] as Running).url, chat());
+    assert.equal(closed.status, 503);
+    assert.equal((closed.json.error as Json).code, "rate_limit_store_unavailable");
+    await redis.restart();
+    let status = 503;
+    for (let i = 0; i < 50 && status === 503; i++) {
+      status = (await post((gws[2] as Running).url, chat())).status;
+      if (status === 503) await sleep(100);
+    }
+    assert.equal(status, 200, "the fail-closed gateway serves again once Redis is back");
+    const burst = await Promise.all(
+      Array.from({ length: N + 10 }, () => post((gws[2] as Running).url, chat())),
+    );
+    assert.ok(
+      burst.some((r) => r.status === 429),
+      "and the limit applies again",
+    );
+    for (const g of gws) assert.equal(g.proc.exitCode, null, "no gateway crashed");
+  });
+});
+
+describe("JWT bearer tokens at the gateway", () => {
+  test("a valid token is accepted with its claims; expired, wrong-audience and alg none are 401", async () => {
+    const { SignJWT, UnsecuredJWT } = await import("jose");
+    const secret = "a-shared-secret-of-at-least-32-bytes!!";
+    const key = new TextEncoder().encode(secret);
+    const sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
+    const gw = await startGateway(
+      {
+        auth: {
+          mode: "jwt",
+          jwt: {
+            issuer: "https://idp.test",
+            audience: "switchyard",
+            algorithms: ["HS256"],
+            secret: "${JWT_SECRET}",
+          },
+        },
+        models: upstreams(sim),
+      },
+      { JWT_SECRET: secret },
+    );
+    const sign = (claims: Json, exp: string | number = "5m", aud = "switchyard") =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("https://idp.test")
+        .setAudience(aud)
+        .setSubject("user-1")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(key);
+    try {
+      const good = await sign({ models: ["sim-small"] });
+      assert.equal((await post(gw.url, chat(), { authorization: `Bearer ${good}` })).status, 200);
+      const embed = await request(`${gw.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${good}` },
+        body: JSON.stringify({ model: "sim-embed", input: "x" }),
+      });
+      assert.equal(embed.statusCode, 403, "the models claim limits the token");
+      await embed.body.dump();
+      const expired = await sign({}, Math.floor(Date.now() / 1000) - 3600);
+      const wrongAud = await sign({}, "5m", "someone-else");
+      const none = new UnsecuredJWT({ sub: "x" })
+        .setIssuer("https://idp.test")
+        .setAudience("switchyard")
+        .encode();
+      for (const token of [expired, wrongAud, none, `${good.slice(0, -4)}AAAA`]) {
+        const r = await post(gw.url, chat(), { authorization: `Bearer ${token}` });
+        assert.equal(r.status, 401, token);
+        assert.equal((r.json.error as Json).code, "invalid_api_key");
+      }
+    } finally {
+      await gw.stop();
+      await sim.stop();
+    }
+  });
+});
