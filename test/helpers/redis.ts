@@ -2,10 +2,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { freePort } from "./ports.js";
+
+export { freePort };
 
 function findRedisServer(): string | undefined {
   try {
@@ -27,18 +29,6 @@ export function redisAvailable(t: TestContext): boolean {
   if (process.env.CI) assert.fail(`${msg}; CI is set, so this is a failure`);
   t.skip(msg);
   return false;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RedisProc {

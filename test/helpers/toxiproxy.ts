@@ -9,10 +9,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { request } from "undici";
+import { freePort } from "./ports.js";
 
 const BINARY = "toxiproxy-server";
 const INSTALL = "scripts/install-test-deps.sh";
@@ -119,18 +119,6 @@ export function toxiproxySkipReason(): string | undefined {
   const msg = `${BINARY} not found (looked in ${where}); run ${INSTALL} to build it`;
   if (process.env.CI) throw new Error(`${msg} (CI is set, so this is an error, not a skip)`);
   return msg;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export class ToxiproxyApiError extends Error {
