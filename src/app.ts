@@ -1,20 +1,23 @@
 import type { FastifyInstance } from "fastify";
-import { createBackend } from "./backends/factory.js";
+import { ConfigReloader, type ReloadOutcome } from "./config/reload.js";
 import type { Config } from "./config/schema.js";
 import type { RequestContext } from "./core/context.js";
 import { GatewayError } from "./core/errors.js";
+import { registerReloadRoute } from "./http/admin-routes.js";
 import { buildHttpServer } from "./http/server.js";
+import { createJobs } from "./jobs/runtime.js";
+import { createObservability, type Observability } from "./observability/index.js";
 import { createLogging, type Logger } from "./observability/logger.js";
 import { buildPolicy } from "./policy/build.js";
 import type { Gate } from "./policy/gate.js";
-import type { BreakerState } from "./routing/breaker.js";
-import { Endpoint } from "./routing/endpoint.js";
+import { buildPools } from "./routing/build.js";
 import { NOOP_OBSERVER, type RouterObserver } from "./routing/observer.js";
-import { Pool } from "./routing/pool.js";
 import { Router } from "./routing/router.js";
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** Reads and validates the config again from its file, for hot reload (SIGHUP, `POST /admin/reload`). */
+  loadConfig?: () => Config;
 }
 
 export interface Gateway {
@@ -23,6 +26,8 @@ export interface Gateway {
   readonly http: FastifyInstance;
   readonly logger: Logger;
   readonly gate: Gate;
+  /** Metrics and traces of this gateway. */
+  readonly observability: Observability;
   /** Starts listening; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /**
@@ -30,43 +35,45 @@ export interface Gateway {
    * the rest (their upstream calls are aborted) and releases every connection.
    */
   close(graceMs?: number): Promise<void>;
+  /** Hot reload: `next`, or the config from its file; rejects with ConfigError and keeps the running config. */
+  reload(next?: Config): Promise<ReloadOutcome>;
+  /** Reloads on SIGHUP and when `file` changes; returns the function that stops that. */
+  watchConfig(file: string | undefined): () => void;
 }
 
 /** Builds the pools and the one router from a config. */
-export function buildRouter(config: Config, observer: RouterObserver = NOOP_OBSERVER): Router {
-  const pools = new Map<string, Pool>();
-  for (const [name, model] of Object.entries(config.models)) {
-    const events = {
-      breaker: (ep: Endpoint, from: BreakerState, to: BreakerState) =>
-        observer.breaker(name, ep.id, from, to),
-    };
-    const endpoints = model.endpoints.map((ep, i) => {
-      const backend = createBackend(ep, name, i);
-      const upstreamModel = ep.kind === "openai" ? ep.model : undefined;
-      return new Endpoint(
-        ep.id ?? backend.label,
-        backend,
-        ep.weight,
-        upstreamModel,
-        model.breaker,
-        model.outlier,
-        events,
-      );
-    });
-    pools.set(name, new Pool(name, model, endpoints, observer));
-  }
-  return new Router(pools, observer);
+export function buildRouter(
+  config: Config,
+  observer: RouterObserver = NOOP_OBSERVER,
+  logger?: Logger,
+): Router {
+  const warn = logger
+    ? (msg: string, fields: Record<string, unknown>) => logger.warn(fields, msg)
+    : undefined;
+  return new Router(buildPools(config, { observer, warn }), observer);
 }
 
 /** The composition root: one config in, one running gateway out. Many can live in one process. */
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logging = opts.logger
     ? { logger: opts.logger, access: opts.logger, flush: () => {} }
-    : createLogging({ level: config.logging.level });
+    : createLogging({ level: config.logging.level, logPrompts: config.logging.logPrompts });
   const { logger } = logging;
-  const router = buildRouter(config);
-  router.start();
-  const policy = await buildPolicy(config, logger);
+  const observability = await createObservability(config, logger);
+  const router = buildRouter(config, observability.router, logger);
+  observability.attach(() => router.models());
+  await router.start();
+  const reloader = new ConfigReloader({
+    router,
+    config,
+    observer: observability.router,
+    logger,
+    load: opts.loadConfig,
+  });
+  const policy = await buildPolicy(config, logger, observability.gate);
+  const jobs = config.jobs.enabled
+    ? await createJobs({ config, router, gate: policy.gate, logger, store: policy.store })
+    : undefined;
   if (config.auth.mode === "none") {
     logger.warn(
       "auth.mode is none: every client may call every model (set auth.mode to keys or jwt in production)",
@@ -83,6 +90,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     store: policy.store,
     inFlight,
     isDraining: () => draining,
+    observability,
+    jobs,
+  });
+  registerReloadRoute(http, {
+    gate: policy.gate,
+    adminKeySet: Boolean(config.auth.adminKey),
+    reload: () => reloader.reload(),
   });
 
   async function close(graceMs = config.server.shutdownGraceMs): Promise<void> {
@@ -99,8 +113,10 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     cut.unref();
     await closing;
     clearTimeout(cut);
+    await jobs?.close(Math.min(graceMs, config.jobs.stopGraceMs));
     await router.close();
     await policy.close();
+    await observability.close();
     logging.flush();
   }
 
@@ -110,11 +126,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     http,
     logger,
     gate: policy.gate,
+    observability,
     async listen(port = config.server.port, host = config.server.host) {
       await http.listen({ port, host });
+      await observability.listen(host);
       const addr = http.server.address();
       return typeof addr === "object" && addr ? addr.port : port;
     },
     close,
+    reload: (next) => reloader.reload(next),
+    watchConfig: (file) => reloader.watch(file),
   };
 }

@@ -43,7 +43,7 @@ export class OpenAIBackend implements Backend {
 
   async invoke(call: UpstreamCall): Promise<UpstreamJson> {
     const res = await this.send(call);
-    const text = await readBody(res.body, call.signal);
+    const text = await readBody(res.body, res.headers["content-length"], call.signal);
     if (res.statusCode >= 400) {
       throw upstreamStatusError(
         res.statusCode,
@@ -52,19 +52,17 @@ export class OpenAIBackend implements Backend {
         parseRetryAfter(res.headers["retry-after"]),
       );
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
+    const usage = usageOfJson(text);
+    if (usage === false) {
       throw new GatewayError("upstream_bad_response", `upstream ${this.label} sent a body that is not JSON`);
     }
-    return { payload: text, usage: extractUsage(parsed) };
+    return { payload: text, usage };
   }
 
   async stream(call: UpstreamCall): Promise<UpstreamStream> {
     const res = await this.send(call);
     if (res.statusCode >= 400) {
-      const text = await readBody(res.body, call.signal);
+      const text = await readBody(res.body, res.headers["content-length"], call.signal);
       throw upstreamStatusError(
         res.statusCode,
         text,
@@ -147,10 +145,20 @@ export function mapTransportError(err: unknown, label: string, signal: AbortSign
   }
 }
 
-async function readBody(body: Readable, signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+/**
+ * Reads a whole upstream body. With a content length under the cap it is read in one go; without
+ * one, chunk by chunk with the cap enforced as it grows.
+ */
+async function readBody(
+  body: Readable & { text(): Promise<string> },
+  length: unknown,
+  signal: AbortSignal,
+): Promise<string> {
   try {
+    const declared = Number(length);
+    if (length !== undefined && declared <= MAX_UPSTREAM_BODY) return await body.text();
+    const chunks: Buffer[] = [];
+    let size = 0;
     for await (const chunk of body) {
       size += (chunk as Buffer).length;
       if (size > MAX_UPSTREAM_BODY) {
@@ -159,12 +167,45 @@ async function readBody(body: Readable, signal: AbortSignal): Promise<string> {
       }
       chunks.push(chunk as Buffer);
     }
+    return Buffer.concat(chunks).toString("utf8");
   } catch (err) {
     throw mapTransportError(err, "body", signal);
   }
-  return chunks.length === 1
-    ? (chunks[0] as Buffer).toString("utf8")
-    : Buffer.concat(chunks).toString("utf8");
+}
+
+/** Bodies up to this size are fully parsed to check them; larger ones (embeddings) only have their usage read. */
+const FULL_PARSE_LIMIT = 16 * 1024;
+
+/**
+ * The usage of a JSON answer, undefined when it has none, false when the text is not a JSON object.
+ * Large answers are not parsed whole: their `usage` object (near the end) is cut out and parsed alone.
+ */
+export function usageOfJson(text: string): Usage | undefined | false {
+  if (text.length <= FULL_PARSE_LIMIT) {
+    try {
+      return extractUsage(JSON.parse(text));
+    } catch {
+      return false;
+    }
+  }
+  if (text.charCodeAt(0) !== 123 /* { */ || text.trimEnd().at(-1) !== "}") return false;
+  const at = text.lastIndexOf('"usage"');
+  if (at < 0) return undefined;
+  const open = text.indexOf("{", at);
+  if (open < 0) return undefined;
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) {
+      try {
+        return extractUsage({ usage: JSON.parse(text.slice(open, i + 1)) });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 async function* sseEvents(body: Readable, label: string, signal: AbortSignal): AsyncGenerator<string> {

@@ -1,13 +1,7 @@
 import { keyView as view } from "../auth/key-view.js";
 import { newKeyMaterial } from "../auth/keys.js";
 import type { PrincipalLimits } from "../auth/principal.js";
-import {
-  createStore,
-  type KeyRecord,
-  type Store,
-  type StoreConfig,
-  storeConfigSchema,
-} from "../store/index.js";
+import { createStore, type Store, type StoreConfig, storeConfigSchema } from "../store/index.js";
 import { ConfigError, loadConfig } from "./load.js";
 import { parseFlags, UsageError } from "./options.js";
 

@@ -8,6 +8,7 @@ const HELP = `switchyard — model-serving gateway
 usage:
   switchyard serve [--config FILE] [--port N] [--host H] [--auth keys|jwt|keys,jwt]
                                                            start the gateway (embedded default without --config)
+  switchyard worker [--config FILE] [--concurrency N]      run job workers alone (same store as the gateways)
   switchyard sim [--port N] [--model NAME[:preset]]...     start the simulated LLM server
   switchyard keys create|list|revoke ...                   manage virtual API keys (see: switchyard keys help)
   switchyard config check FILE                             validate a config and print it resolved
@@ -22,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
     case "sim": {
       const { simCommand } = await import("../sim/cli.js");
       return simCommand(rest);
+    }
+    case "worker": {
+      const { workerCommand } = await import("./worker.js");
+      return workerCommand(rest, process.env);
     }
     case "keys": {
       const { keysCommand } = await import("./keys.js");

@@ -32,7 +32,14 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
     throw err;
   }
   const port = parsePort(values.port ?? env.PORT, values.port ? "--port" : "PORT") ?? config.server.port;
-  const gateway = await createGateway(config);
+  // Hot reload reads the same file with the same command-line overrides.
+  const file = values.config ?? env.SWITCHYARD_CONFIG;
+  const loadAgain = (): Config => {
+    const next = loadConfig(values.config, env);
+    return values.auth === undefined ? next : withOverrides(next, { auth: { mode: values.auth } });
+  };
+  const gateway = await createGateway(config, file ? { loadConfig: loadAgain } : {});
+  const stopWatching = gateway.watchConfig(file);
   const bound = await gateway.listen(port, values.host ?? config.server.host);
   // Lifecycle lines are written at info even when the configured level is higher, so supervisors
   // and scripts always see when the gateway is ready and when it stops (only `silent` hides them).
@@ -51,6 +58,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       lifecycle.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down");
+      stopWatching();
       gateway.close().then(resolve, (err: unknown) => {
         gateway.logger.error({ err }, "error while shutting down");
         resolve();

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { authConfigSchema } from "../auth/authenticate.js";
+import { jobsConfigSchema } from "../jobs/config.js";
 import { limitsConfigSchema } from "../limits/config.js";
+import { observabilityConfigSchema } from "../observability/config.js";
+import { balancerSchema } from "../routing/balancers/config.js";
+import { discoverySchema } from "../routing/discovery/config.js";
 import { simSettingsSchema } from "../sim/settings.js";
 import { storeConfigSchema } from "../store/config.js";
 
@@ -142,12 +146,45 @@ export const admissionSchema = z
   })
   .strict();
 
+/** One version of a model for canary splits: its own endpoints (the model's policies apply), or another model. */
+export const versionSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "letters, digits and . _ -"),
+    /** Share of the model's traffic, relative to the other versions' weights (0 = none). */
+    weight: z.number().min(0).default(1),
+    endpoints: z.array(endpointSchema).min(1).optional(),
+    /** Another model that serves this version (its own endpoints and policies). */
+    model: z.string().optional(),
+  })
+  .strict()
+  .refine((v) => (v.endpoints === undefined) !== (v.model === undefined), {
+    message: "a version has either endpoints or model",
+  });
+
+/** Mirrors a share of a model's requests to another model; the copies' answers are measured, then discarded. */
+export const shadowSchema = z
+  .object({
+    model: z.string(),
+    /** Share of requests mirrored, 0–1. */
+    ratio: z.number().min(0).max(1).default(1),
+    /** Deadline of each mirrored request. */
+    timeoutMs: positiveInt.default(30_000),
+    /** Mirrored requests in flight at once; beyond it copies are dropped (and counted). */
+    maxConcurrent: positiveInt.default(16),
+  })
+  .strict();
+
 export const modelSchema = z
   .object({
     /** `chat` models serve chat and completions; `embedding` models serve embeddings. */
     type: z.enum(["chat", "embedding"]).default("chat"),
-    balancer: z.enum(["round_robin"]).default("round_robin"),
-    endpoints: z.array(endpointSchema).min(1),
+    balancer: balancerSchema.prefault("round_robin"),
+    /** Static endpoints; may be empty when `discovery` or `versions` provides them. */
+    endpoints: z.array(endpointSchema).default([]),
+    discovery: discoverySchema(openaiEndpointSchema.omit({ kind: true, url: true }).prefault({})).optional(),
+    /** Canary: the model's traffic split by weight across versions (instead of `endpoints`). */
+    versions: z.array(versionSchema).min(1).optional(),
+    shadow: shadowSchema.optional(),
     retry: retrySchema.prefault({}),
     breaker: breakerSchema.prefault({}),
     outlier: outlierSchema.prefault({}),
@@ -203,6 +240,8 @@ export const loggingSchema = z
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Log each request's access line (one JSON line per request). */
     accessLog: z.boolean().default(true),
+    /** Opt-in: let prompt and message text reach log lines (credentials stay redacted). */
+    logPrompts: z.boolean().default(false),
   })
   .strict();
 
@@ -215,12 +254,15 @@ export const configSchema = z
     auth: authConfigSchema.prefault({}),
     limits: limitsConfigSchema.prefault({}),
     store: storeConfigSchema.prefault({}),
+    jobs: jobsConfigSchema.prefault({}),
+    observability: observabilityConfigSchema.prefault({}),
     models: z
       .record(z.string().regex(MODEL_NAME, "model names use letters, digits and . _ : / @ -"), modelSchema)
       .refine((m) => Object.keys(m).length > 0, { message: "at least one model is required" }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    checkRouting(cfg, ctx);
     for (const [name, model] of Object.entries(cfg.models)) {
       model.fallbacks.forEach((fb, i) => {
         const target = cfg.models[fb];
@@ -244,6 +286,53 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.infer<typeof configSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type ShadowConfig = z.infer<typeof shadowSchema>;
+export type VersionConfig = z.infer<typeof versionSchema>;
+/** Versions, shadows, endpoint sources and affinity headers that refer to each other or to server settings. */
+function checkRouting(
+  cfg: { server: { forwardHeaders: string[] }; models: Record<string, ModelConfig> },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
+  for (const [name, model] of Object.entries(cfg.models)) {
+    const at = ["models", name];
+    const refOk = (ref: string, path: PropertyKey[]): void => {
+      const target = cfg.models[ref];
+      if (!target || ref === name)
+        issue(path, ref === name ? "a model cannot refer to itself" : `unknown model '${ref}'`);
+      else if (target.type !== model.type)
+        issue(path, `'${ref}' is a ${target.type} model, '${name}' a ${model.type} model`);
+      else if (target.versions) issue(path, `'${ref}' has versions itself`);
+    };
+    if (model.versions) {
+      if (model.endpoints.length > 0 || model.discovery)
+        issue(at, "a model has either versions or endpoints/discovery");
+      if (!model.versions.some((v) => v.weight > 0))
+        issue([...at, "versions"], "at least one version needs a weight above 0");
+      const names = new Set<string>();
+      model.versions.forEach((v, i) => {
+        if (names.has(v.name)) issue([...at, "versions", i, "name"], `duplicate version '${v.name}'`);
+        names.add(v.name);
+        if (v.model !== undefined) refOk(v.model, [...at, "versions", i, "model"]);
+      });
+    } else if (model.endpoints.length === 0 && !model.discovery) {
+      issue([...at, "endpoints"], "a model needs endpoints, discovery or versions");
+    }
+    if (model.shadow) refOk(model.shadow.model, [...at, "shadow", "model"]);
+    const b = model.balancer;
+    if (
+      b.kind === "affinity" &&
+      b.key.source === "header" &&
+      !cfg.server.forwardHeaders.includes(b.key.name)
+    ) {
+      issue(
+        [...at, "balancer", "key", "name"],
+        `add '${b.key.name}' to server.forwardHeaders so the router sees it`,
+      );
+    }
+  }
+}
+
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export type EndpointConfig = z.infer<typeof endpointSchema>;
 export type OpenAIEndpointConfig = z.infer<typeof openaiEndpointSchema>;

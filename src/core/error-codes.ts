@@ -276,6 +276,50 @@ export const ERROR_CODES = {
     domain: "gateway",
     description: "The gateway is shutting down and takes no new requests.",
   },
+  job_not_found: {
+    http: 404,
+    grpc: G.NOT_FOUND,
+    type: "not_found_error",
+    retryable: false,
+    domain: "caller",
+    description:
+      "No job with this id exists for the caller (jobs are visible only to the principal that submitted them).",
+  },
+  job_state_conflict: {
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+    type: "invalid_request_error",
+    retryable: false,
+    domain: "caller",
+    description:
+      "The job is not in a state that allows this action (for example retry of a job that has not failed).",
+  },
+  idempotency_key_reused: {
+    http: 422,
+    grpc: G.INVALID_ARGUMENT,
+    type: "invalid_request_error",
+    retryable: false,
+    domain: "caller",
+    description: "The `Idempotency-Key` was already used with a different request body; use a new key.",
+  },
+  idempotency_key_in_progress: {
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+    type: "invalid_request_error",
+    retryable: true,
+    domain: "caller",
+    description:
+      "A call with the same `Idempotency-Key` is still running and did not finish within this request's deadline.",
+  },
+  webhook_url_refused: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    type: "invalid_request_error",
+    retryable: false,
+    domain: "caller",
+    description:
+      "The webhook URL is not allowed: not http(s), not on `jobs.webhooks.allowedHosts`, or it resolves to a private address.",
+  },
   internal_error: {
     http: 500,
     grpc: G.INTERNAL,

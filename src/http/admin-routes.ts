@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { keyView } from "../auth/key-view.js";
 import { newKeyMaterial } from "../auth/keys.js";
+import { ConfigError } from "../config/load.js";
 import { GatewayError } from "../core/errors.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
@@ -31,7 +32,7 @@ const createKeySchema = z
   .strict();
 
 /** Admin guard: the admin key (constant-time compare), or a loopback client when no key is configured. */
-function checkAdmin(request: FastifyRequest, deps: AdminDeps): void {
+function checkAdmin(request: FastifyRequest, deps: Pick<AdminDeps, "gate" | "adminKeySet">): void {
   if (!deps.adminKeySet) {
     if (LOOPBACK.has(request.socket.remoteAddress ?? "")) return;
     throw new GatewayError(
@@ -100,6 +101,31 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         if (!rec)
           throw new GatewayError("not_found", `No key with id '${request.params.id}'.`, { param: "id" });
         return keyView(rec, Date.now());
+      });
+    },
+    { prefix: "/admin" },
+  );
+}
+
+export interface ReloadDeps extends Pick<AdminDeps, "gate" | "adminKeySet"> {
+  /** Reloads the config from its file; rejects with ConfigError when the new config is refused. */
+  reload(): Promise<{ models: string[]; restartRequired: string[] }>;
+}
+
+/** `POST /admin/reload` (same guard as the rest of `/admin`): 200 with what changed, 400 with the reason. */
+export function registerReloadRoute(app: FastifyInstance, deps: ReloadDeps): void {
+  app.register(
+    async (admin) => {
+      admin.addHook("onRequest", async (request) => checkAdmin(request, deps));
+      admin.post("/reload", async () => {
+        try {
+          return { status: "reloaded", ...(await deps.reload()) };
+        } catch (err) {
+          if (err instanceof ConfigError) {
+            throw new GatewayError("invalid_request", `The new config was refused: ${err.message}`);
+          }
+          throw err;
+        }
       });
     },
     { prefix: "/admin" },

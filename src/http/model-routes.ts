@@ -3,15 +3,18 @@ import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation, StreamResult } from "../core/types.js";
+import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
-import { endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
+import { drained, endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
 import { validateBody } from "./validation.js";
 
 export interface ModelRouteDeps {
   config: Config;
   router: Router;
   gate: Gate;
+  /** `Idempotency-Key` on non-streaming calls (from the jobs module); none when jobs are off. */
+  idempotency?: SyncIdempotency;
 }
 
 const ROUTES: ReadonlyArray<[string, Operation]> = [
@@ -88,7 +91,12 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
   for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
   const stream = op !== "embedding" && body.stream === true;
   const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
-  const result = await deps.router.execute(
+  // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
+  const idemCall = { principalId: request.principal.id, body: request.rawBody, stream };
+  const execute = runIdempotent(deps.idempotency, request.headers["idempotency-key"], idemCall, (r, c) =>
+    deps.router.execute(r, c),
+  );
+  const result = await execute(
     {
       op,
       model,
@@ -128,17 +136,14 @@ async function pipeStream(reply: FastifyReply, result: StreamResult, ctx: Reques
   const first = await it.next();
   reply.hijack();
   const res = reply.raw;
+  // The status line and headers leave with the first event, in one write.
   res.writeHead(200, SSE_HEADERS);
   ctx.streamStarted = true;
-  res.flushHeaders();
   try {
-    if (!first.done) {
-      await writeEvent(res, first.value, ctx);
-      for (;;) {
-        const next = await it.next();
-        if (next.done) break;
-        await writeEvent(res, next.value, ctx);
-      }
+    let next = first;
+    while (!next.done) {
+      if (!writeEvent(res, next.value)) await drained(res, ctx);
+      next = await it.next();
     }
     endClean(res);
   } catch (err) {

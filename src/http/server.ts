@@ -5,12 +5,15 @@ import type { Principal } from "../auth/principal.js";
 import type { Config } from "../config/schema.js";
 import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
+import type { JobsRuntime } from "../jobs/runtime.js";
+import type { Observability } from "../observability/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import type { Store } from "../store/types.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { fromFastifyError, sendError } from "./errors.js";
+import { registerJobRoutes } from "./job-routes.js";
 import { registerModelRoutes } from "./model-routes.js";
 
 declare module "fastify" {
@@ -34,6 +37,10 @@ export interface HttpDeps {
   isDraining(): boolean;
   gate: Gate;
   store: Store | undefined;
+  /** Request metrics and spans (none when absent). */
+  observability?: Observability;
+  /** Async jobs (`/v1/jobs` and `Idempotency-Key` on the model routes); none when disabled. */
+  jobs?: JobsRuntime;
 }
 
 const KNOWN_PATHS = new Set([
@@ -99,6 +106,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       requestId: request.headers["x-request-id"] as string | undefined,
     });
     request.ctx = ctx;
+    deps.observability?.requestStart(ctx, request.method, request.url, request.headers.tracestate);
     const res = reply.raw;
     res.setHeader("x-request-id", ctx.requestId);
     res.setHeader("traceparent", ctx.traceparent);
@@ -114,6 +122,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       ctx.ticket?.finish(ctx.usage ?? (ctx.streamStarted ? null : NO_USAGE));
       // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
       if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
+      deps.observability?.requestEnd(ctx, request.routeOptions.url, res.statusCode);
       if (config.logging.accessLog) {
         accessLog(
           deps.accessLogger,
@@ -134,7 +143,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err, request, reply) => {
     const e = fromFastifyError(err);
     if (e.code === "internal_error")
-      logger.error({ err, trace_id: request.ctx?.traceId }, "unexpected error");
+      logger.error({ err, trace_id: request.ctx?.traceId, span_id: request.ctx?.spanId }, "unexpected error");
     if (request.ctx) request.ctx.errorCode = e.code;
     return sendError(reply, e, request.ctx?.traceId);
   });
@@ -171,7 +180,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", models });
   });
-  registerModelRoutes(app, { config, router: deps.router, gate: deps.gate });
+  deps.observability?.registerRoutes(app);
+  registerModelRoutes(app, {
+    config,
+    router: deps.router,
+    gate: deps.gate,
+    idempotency: deps.jobs?.idempotency,
+  });
+  if (deps.jobs) registerJobRoutes(app, { gate: deps.gate, jobs: deps.jobs.service });
   registerAdminRoutes(app, {
     router: deps.router,
     gate: deps.gate,

@@ -9,11 +9,14 @@ export const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
-/** Writes one SSE event; waits for the socket to drain when the client reads slowly. */
-export async function writeEvent(res: ServerResponse, data: string, ctx: RequestContext): Promise<void> {
-  if (!res.write(`data: ${data}\n\n`)) {
-    await once(res, "drain", { signal: ctx.signal });
-  }
+/** Writes one SSE event; returns false when the socket's buffer is full (wait for `drained` then). */
+export function writeEvent(res: ServerResponse, data: string): boolean {
+  return res.write(`data: ${data}\n\n`);
+}
+
+/** Resolves when a slow client has read what was buffered (rejects when the request is aborted). */
+export async function drained(res: ServerResponse, ctx: RequestContext): Promise<void> {
+  await once(res, "drain", { signal: ctx.signal });
 }
 
 /** Ends a stream with the unified error as its final event, so a cut stream never looks like a clean end. */

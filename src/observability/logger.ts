@@ -2,24 +2,38 @@ import pino, { type Logger } from "pino";
 
 export type { Logger } from "pino";
 
-/** Paths that never reach a log line: credentials and prompt text. */
-export const REDACT_PATHS = [
+/** Credentials: never reach a log line. */
+export const SECRET_PATHS = [
   "authorization",
   "headers.authorization",
   "req.headers.authorization",
+  "*.authorization",
+  'headers["x-api-key"]',
+  'req.headers["x-api-key"]',
   "*.apiKey",
   "apiKey",
   "api_key",
   "*.api_key",
   "adminKey",
   "*.adminKey",
+  "token",
+  "*.token",
+];
+
+/** Prompt and message text: redacted unless `logging.logPrompts` is true. */
+export const PROMPT_PATHS = [
   "messages",
   "*.messages",
   "prompt",
   "*.prompt",
   "input",
   "*.input",
+  "content",
+  "*.content",
 ];
+
+/** Paths that never reach a log line by default: credentials and prompt text. */
+export const REDACT_PATHS = [...SECRET_PATHS, ...PROMPT_PATHS];
 
 export interface Logging {
   /** Lifecycle and error lines, with secrets and prompt text redacted wherever they appear. */
@@ -41,10 +55,21 @@ const base = (level: string) => ({
  * The JSON loggers of one gateway, sharing one buffered stdout writer: lines are written in 4 KiB
  * batches and at least every 100 ms, instead of one write call per line.
  */
-export function createLogging(opts: { level: string; destination?: pino.DestinationStream }): Logging {
+export function createLogging(opts: {
+  level: string;
+  /** Let prompt text through (credentials stay redacted). */
+  logPrompts?: boolean;
+  destination?: pino.DestinationStream;
+}): Logging {
   const sonic = opts.destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const dest = opts.destination ?? (sonic as pino.DestinationStream);
-  const logger = pino({ ...base(opts.level), redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, dest);
+  const logger = pino(
+    {
+      ...base(opts.level),
+      redact: { paths: opts.logPrompts ? SECRET_PATHS : REDACT_PATHS, censor: "[redacted]" },
+    },
+    dest,
+  );
   const access = pino(base(opts.level), dest);
   const timer = sonic ? setInterval(() => sonic.flush(), 100) : undefined;
   timer?.unref();

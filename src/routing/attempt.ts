@@ -5,7 +5,7 @@ import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { RouteRequest, RouteResult, StreamResult, Usage } from "../core/types.js";
 import { isEndpointFailure } from "./classify.js";
 import type { Endpoint } from "./endpoint.js";
-import type { AttemptEnd, RouterObserver } from "./observer.js";
+import { type AttemptEnd, NO_GAPS, type RouterObserver } from "./observer.js";
 import type { Pool } from "./pool.js";
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -30,8 +30,8 @@ export interface AttemptOptions {
  */
 export async function runAttempt(o: AttemptOptions): Promise<RouteResult> {
   const { endpoint: ep, ctx, req } = o;
-  const call = buildCall(ep, req, ctx, o.signal);
   const end = o.observer.attemptStart(ctx, o.pool.name, ep.id, o.attempt, o.hedge);
+  const call = buildCall(ep, req, ctx, o.signal, end.traceparent);
   ctx.endpoint = ep.id;
   ep.inFlight++;
   ep.onSend();
@@ -91,6 +91,7 @@ export function buildCall(
   req: RouteRequest,
   ctx: RequestContext,
   signal: AbortSignal,
+  traceparent = ctx.traceparent,
 ): UpstreamCall {
   let body = req.body;
   let changed = false;
@@ -116,7 +117,7 @@ export function buildCall(
     body,
     raw: changed ? undefined : req.raw,
     stream: req.stream,
-    headers: { "x-request-id": ctx.requestId, traceparent: ctx.traceparent, ...req.forwardHeaders },
+    headers: { "x-request-id": ctx.requestId, traceparent, ...req.forwardHeaders },
     signal,
     requestId: ctx.requestId,
   };
@@ -159,9 +160,15 @@ function followStream(
     try {
       if (!first.done) {
         if (keep(first.value)) yield first.value;
+        // Inter-token latency: one timestamp per event, recorded into a shared per-pool recorder.
+        const gap = o.observer.interTokenRecorder?.(o.pool.name) ?? NO_GAPS;
+        let last = performance.now();
         for (;;) {
           const next = await it.next();
           if (next.done) break;
+          const now = performance.now();
+          gap(now - last);
+          last = now;
           if (keep(next.value)) yield next.value;
         }
       }

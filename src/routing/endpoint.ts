@@ -20,8 +20,16 @@ export interface EndpointEvents {
 /** One upstream replica in a pool, with the live figures balancers, health and readiness read. */
 export class Endpoint {
   inFlight = 0;
-  /** Smoothed latency to the first byte, in ms (0 until the first sample). */
+  /** Smoothed latency to the first byte, in ms (0 until the first sample): a time-decayed peak EWMA. */
   ewmaMs = 0;
+  /** Time constant of `ewmaMs`: a sample's weight falls to 1/e after this long (set by the pool's balancer). */
+  ewmaDecayMs = 10_000;
+  /** `performance.now()` of the last latency sample (0 = none yet). */
+  private ewmaAt = 0;
+  /** True once the endpoint left every pool: it takes no new requests and closes when idle. */
+  retired = false;
+  /** What identifies this endpoint's config (kind, URL, options): a reload or discovery keeps the object while it is unchanged. */
+  configKey = "";
   /** Result of active health checks; true until a check says otherwise. */
   activeHealthy = true;
   ejectedUntil = 0;
@@ -57,8 +65,30 @@ export class Endpoint {
     return this.available();
   }
 
-  observeLatency(ms: number): void {
-    this.ewmaMs = this.ewmaMs === 0 ? ms : this.ewmaMs + 0.2 * (ms - this.ewmaMs);
+  /**
+   * Records a latency sample: a peak jumps the average up at once; otherwise the sample is weighed by
+   * the time since the previous one (weight 1 − e^(−Δt/τ)), so the average covers the last τ of time
+   * whatever the request rate.
+   */
+  observeLatency(ms: number, now = performance.now()): void {
+    if (this.ewmaAt === 0 || ms >= this.ewmaMs) {
+      this.ewmaMs = ms;
+    } else {
+      const w = Math.exp(-(now - this.ewmaAt) / this.ewmaDecayMs);
+      this.ewmaMs = this.ewmaMs * w + ms * (1 - w);
+    }
+    this.ewmaAt = Math.max(now, 1);
+  }
+
+  /**
+   * The latency estimate for balancing, or undefined before the first sample. While no samples come
+   * in, it fades towards 0 with the same time constant, so an endpoint that was slow (and so got no
+   * traffic) is tried again after a while rather than never.
+   */
+  latencyEstimate(now = performance.now(), decayMs = this.ewmaDecayMs): number | undefined {
+    if (this.ewmaAt === 0) return undefined;
+    const idle = now - this.ewmaAt;
+    return idle <= 0 ? this.ewmaMs : this.ewmaMs * Math.exp(-idle / decayMs);
   }
 
   onSend(): void {
@@ -119,4 +149,17 @@ export class Endpoint {
       lastError: this.lastError ?? null,
     };
   }
+}
+
+/**
+ * Takes an endpoint out for good: it is already out of every pool's list (so it gets no new
+ * requests); once its requests in flight have finished (or after `maxWaitMs`), its backend and
+ * connections are closed.
+ */
+export async function retireEndpoint(ep: Endpoint, maxWaitMs = 600_000): Promise<void> {
+  if (ep.retired) return;
+  ep.retired = true;
+  const until = Date.now() + maxWaitMs;
+  while (ep.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25).unref());
+  await ep.backend.close().catch(() => undefined);
 }

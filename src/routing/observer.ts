@@ -4,7 +4,14 @@ import type { BreakerState } from "./breaker.js";
 export type AttemptOutcome = "success" | "failure" | "neutral";
 
 /** Ends one upstream attempt's measurement (metrics, span). */
-export type AttemptEnd = (outcome: AttemptOutcome, code?: string) => void;
+export interface AttemptEnd {
+  (outcome: AttemptOutcome, code?: string): void;
+  /** When tracing: the `traceparent` naming the attempt's span, sent upstream instead of the request's. */
+  readonly traceparent?: string;
+}
+
+/** Records the gap in ms between two events of a relayed stream (one shared function per pool). */
+export type GapRecorder = (gapMs: number) => void;
 
 /**
  * What the routing core reports to observability. The router only calls this narrow interface;
@@ -27,7 +34,14 @@ export interface RouterObserver {
   ejected(pool: string, endpoint: string, untilMs: number): void;
   health(pool: string, endpoint: string, healthy: boolean): void;
   shed(pool: string, reason: string): void;
+  /** A mirrored (shadow) request to `pool` ended: `success`, `failure`, or `dropped` at the concurrency cap. */
+  shadow(pool: string, outcome: "success" | "failure" | "dropped", ms: number): void;
+  /** The recorder of inter-token gaps for streams of `pool` (looked up once per stream, called per event). */
+  interTokenRecorder?(pool: string): GapRecorder;
 }
+
+/** A gap recorder that records nothing. */
+export const NO_GAPS: GapRecorder = () => {};
 
 const noEnd: AttemptEnd = () => {};
 
@@ -42,4 +56,5 @@ export const NOOP_OBSERVER: RouterObserver = {
   ejected: () => {},
   health: () => {},
   shed: () => {},
+  shadow: () => {},
 };

@@ -5,8 +5,9 @@ import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation, RouteRequest, RouteResult } from "../core/types.js";
 import { parsePriority } from "./admission.js";
 import { runAttempt } from "./attempt.js";
+import { leafPools } from "./build.js";
 import { errorClass } from "./classify.js";
-import type { Endpoint } from "./endpoint.js";
+import { type Endpoint, retireEndpoint } from "./endpoint.js";
 import { runHedged } from "./hedge.js";
 import { NOOP_OBSERVER, type RouterObserver } from "./observer.js";
 import type { Pool } from "./pool.js";
@@ -29,9 +30,31 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
  */
 export class Router {
   constructor(
-    private readonly pools: ReadonlyMap<string, Pool>,
+    private pools: ReadonlyMap<string, Pool>,
     private readonly observer: RouterObserver = NOOP_OBSERVER,
   ) {}
+
+  /** Every endpoint of the current routing table (for reuse by a reload). */
+  endpoints(): Endpoint[] {
+    return leafPools(this.pools.values()).flatMap((p) => p.endpoints);
+  }
+
+  /**
+   * Hot reload: starts the new pools (discovery answers once), then swaps them in at once. Requests
+   * already running keep the pools they started on; the old pools stop, and endpoints the new table
+   * does not reuse are closed once their requests in flight have finished.
+   */
+  async swap(next: ReadonlyMap<string, Pool>): Promise<void> {
+    const fresh = leafPools(next.values());
+    await Promise.all(fresh.map((p) => p.start()));
+    const old = leafPools(this.pools.values());
+    this.pools = next;
+    const kept = new Set(fresh.flatMap((p) => p.endpoints));
+    for (const p of old) {
+      p.stop();
+      for (const ep of p.endpoints) if (!kept.has(ep)) void retireEndpoint(ep);
+    }
+  }
 
   models(): Pool[] {
     return [...this.pools.values()];
@@ -57,35 +80,49 @@ export class Router {
     return pool;
   }
 
-  start(): void {
-    for (const p of this.pools.values()) p.health.start();
+  /** Starts health checks and discovery; resolves once every discovery has answered once. */
+  start(): Promise<void> {
+    return Promise.all(leafPools(this.pools.values()).map((p) => p.start())).then(() => undefined);
   }
 
   async close(): Promise<void> {
-    for (const p of this.pools.values()) p.health.stop();
-    await Promise.all(this.models().flatMap((p) => p.endpoints.map((e) => e.backend.close())));
+    const leaves = leafPools(this.pools.values());
+    for (const p of leaves) p.stop();
+    await Promise.all([...new Set(leaves.flatMap((p) => p.endpoints))].map((e) => e.backend.close()));
   }
 
   async execute(req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
+    const pools = this.pools;
     const primary = this.resolve(req.op, req.model);
     ctx.model = req.model;
+    primary.shadow?.maybeMirror(req, ctx, this.runShadow);
     try {
-      return await this.onPool(primary, req, ctx);
+      return await this.onModel(primary, req, ctx);
     } catch (err) {
       let last = toGatewayError(err);
       for (const name of primary.cfg.fallbacks) {
         const cls = this.fallbackClass(primary, last, ctx);
-        const next = this.pools.get(name);
+        const next = pools.get(name);
         if (!cls || !next) throw last;
         this.observer.fallback(primary.name, name, cls);
         try {
-          return await this.onPool(next, { ...req, model: name, raw: undefined }, ctx);
+          return await this.onModel(next, { ...req, model: name, raw: undefined }, ctx);
         } catch (e) {
           last = toGatewayError(e);
         }
       }
       throw last;
     }
+  }
+
+  private readonly runShadow = (pool: Pool, req: RouteRequest, ctx: RequestContext) =>
+    this.onPool(pool, req, ctx);
+
+  /** A model's pool, or for a model with versions the pool of the version this request goes to. */
+  private onModel(pool: Pool, req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
+    if (!pool.versions) return this.onPool(pool, req, ctx);
+    const v = pool.versions.choose();
+    return this.onPool(v.pool, v.model === req.model ? req : { ...req, model: v.model, raw: undefined }, ctx);
   }
 
   private fallbackClass(pool: Pool, err: GatewayError, ctx: RequestContext): ErrorClass | undefined {
@@ -130,7 +167,7 @@ export class Router {
     pool.hedgeBudget.recordRequest();
     const tried = new Set<Endpoint>();
     for (let attempt = 1; ; attempt++) {
-      const endpoint = pool.pick(tried);
+      const endpoint = pool.pick(tried, req);
       if (!endpoint) throw pool.unavailableError();
       tried.add(endpoint);
       const opts = {

@@ -15,6 +15,8 @@ export interface AttemptRecord {
   closedByClientAt: number | null;
   status: number | null;
   outcome: AttemptOutcome;
+  /** The `traceparent` header the attempt carried, or null. */
+  traceparent: string | null;
 }
 
 export interface RequestRecord {
@@ -44,6 +46,7 @@ export class Attempt {
   constructor(
     private readonly parent: RecordEntry,
     now: number,
+    traceparent: string | null = null,
   ) {
     this.rec = {
       attempt: parent.attempts,
@@ -53,6 +56,7 @@ export class Attempt {
       closedByClientAt: null,
       status: null,
       outcome: "in_flight",
+      traceparent,
     };
   }
 
@@ -90,7 +94,7 @@ export class RequestRecords {
 
   constructor(private readonly capacity = 10_000) {}
 
-  arrive(id: string): Attempt {
+  arrive(id: string, traceparent?: string): Attempt {
     let entry = this.entries.get(id);
     if (entry) this.entries.delete(id);
     else entry = { attempts: 0, inFlight: 0, maxConcurrent: 0, history: [] };
@@ -99,7 +103,7 @@ export class RequestRecords {
     entry.attempts++;
     entry.inFlight++;
     entry.maxConcurrent = Math.max(entry.maxConcurrent, entry.inFlight);
-    const attempt = new Attempt(entry, Date.now());
+    const attempt = new Attempt(entry, Date.now(), traceparent ?? null);
     entry.history.push(attempt.rec);
     if (entry.history.length > HISTORY) entry.history.shift();
     return attempt;

@@ -38,4 +38,66 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "jobs_idempotency_queue",
+    sql: `
+      CREATE TABLE jobs (
+        id             TEXT PRIMARY KEY,
+        owner          TEXT NOT NULL,
+        principal      TEXT NOT NULL,
+        type           TEXT NOT NULL,
+        request        TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('PENDING','RUNNING','SUCCESS','FAILED','CANCELLED')),
+        priority       INTEGER NOT NULL DEFAULT 0,
+        run_after      INTEGER NOT NULL,
+        deadline_at    INTEGER,
+        max_attempts   INTEGER NOT NULL,
+        attempt_limit  INTEGER NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        attempt_errors TEXT NOT NULL DEFAULT '[]',
+        run_token      TEXT,
+        result         TEXT,
+        error          TEXT,
+        webhook        TEXT,
+        webhook_state  TEXT,
+        metadata       TEXT,
+        traceparent    TEXT,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        started_at     INTEGER,
+        finished_at    INTEGER
+      ) STRICT;
+      CREATE INDEX jobs_by_owner ON jobs (owner, id);
+      CREATE INDEX jobs_by_owner_status ON jobs (owner, status, id);
+      CREATE INDEX jobs_by_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+      CREATE TABLE idempotency_keys (
+        scope        TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('pending','done')),
+        response     TEXT,
+        locked_until INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX idempotency_by_expiry ON idempotency_keys (expires_at);
+      CREATE TABLE queue_messages (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue       TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        priority    INTEGER NOT NULL DEFAULT 0,
+        visible_at  INTEGER NOT NULL,
+        dead        INTEGER NOT NULL DEFAULT 0,
+        deliveries  INTEGER NOT NULL DEFAULT 0,
+        lease_id    TEXT,
+        dead_reason TEXT,
+        enqueued_at INTEGER NOT NULL,
+        UNIQUE (queue, id)
+      ) STRICT;
+      CREATE INDEX queue_ready ON queue_messages (queue, dead, priority DESC, visible_at, seq);
+    `,
+  },
 ];

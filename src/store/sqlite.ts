@@ -2,6 +2,8 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { SqliteStoreConfig } from "./config.js";
+import { SqliteIdempotencyRepository } from "./sqlite-idempotency.js";
+import { SqliteJobRepository } from "./sqlite-jobs.js";
 import { SqliteKeyRepository } from "./sqlite-keys.js";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import type { Store } from "./types.js";
@@ -80,6 +82,15 @@ export function migrate(db: Db, migrations: readonly Migration[], timeoutMs: num
 
 /** Opens (creating and migrating when needed) the SQLite store. */
 export function openSqliteStore(cfg: SqliteStoreConfig): SqliteStore {
+  const { db, applied } = openSqliteDatabase(cfg);
+  return new SqliteStore(db, applied);
+}
+
+/**
+ * Opens one connection to the store's file with the store's settings (WAL, synchronous=FULL) and
+ * migrates it. Other adapters on the same file (the SQLite queue) open their own connection here.
+ */
+export function openSqliteDatabase(cfg: SqliteStoreConfig): { db: Db; applied: number[] } {
   const memory = cfg.path === ":memory:";
   if (!memory) createPrivateFile(cfg.path);
   const db = new Database(cfg.path, { timeout: cfg.busyTimeoutMs });
@@ -89,7 +100,7 @@ export function openSqliteStore(cfg: SqliteStoreConfig): SqliteStore {
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
     const applied = migrate(db, SQLITE_MIGRATIONS, cfg.busyTimeoutMs);
-    return new SqliteStore(db, applied);
+    return { db, applied };
   } catch (err) {
     db.close();
     throw err;
@@ -99,6 +110,8 @@ export function openSqliteStore(cfg: SqliteStoreConfig): SqliteStore {
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly keys: SqliteKeyRepository;
+  readonly jobs: SqliteJobRepository;
+  readonly idempotency: SqliteIdempotencyRepository;
   /** Migration versions this open applied (empty when the file was already up to date). */
   readonly applied: readonly number[];
   readonly #db: Db;
@@ -107,6 +120,8 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.applied = Object.freeze([...applied]);
     this.keys = new SqliteKeyRepository(db);
+    this.jobs = new SqliteJobRepository(db);
+    this.idempotency = new SqliteIdempotencyRepository(db);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,9 @@
  * epoch milliseconds (UTC). Secrets never enter the store: a key is known only by its SHA-256 hash.
  */
 import type { PrincipalLimits } from "../auth/principal.js";
+import type { IdempotencyRepository, JobRepository } from "./job-types.js";
+
+export type * from "./job-types.js";
 
 /** Usage counted against one key since it was created. */
 export interface KeyUsage {
@@ -99,6 +102,10 @@ export interface Store {
   /** The adapter kind, for logs: `sqlite` (later `postgres`). */
   readonly kind: string;
   readonly keys: KeyRepository;
+  /** Async jobs (migration 2). */
+  readonly jobs: JobRepository;
+  /** Idempotency keys of job submissions and sync calls (migration 2). */
+  readonly idempotency: IdempotencyRepository;
   /** Closes connections; further calls fail. Safe to call twice. */
   close(): Promise<void>;
 }

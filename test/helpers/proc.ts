@@ -82,7 +82,15 @@ export function startSim(extra: string[] = []): Promise<Running> {
 
 /** Writes a config object as YAML to a temp folder and starts a gateway on it. */
 export function startGateway(config: unknown, env: NodeJS.ProcessEnv = {}): Promise<Running> {
-  const file = writeTempConfig(config);
+  // Each gateway gets its own SQLite file (keys, jobs) unless the test names one.
+  const withStore =
+    config && typeof config === "object" && !("store" in config)
+      ? {
+          ...(config as Record<string, unknown>),
+          store: { path: join(mkdtempSync(join(tmpdir(), "switchyard-db-")), "db.sqlite") },
+        }
+      : config;
+  const file = writeTempConfig(withStore);
   return startCli(
     ["serve", "--config", file, "--port", "0", "--host", "127.0.0.1"],
     "switchyard listening",

@@ -12,6 +12,7 @@ let base: string;
 before(async () => {
   const config = parseConfig({
     logging: { level: "silent" },
+    jobs: { enabled: false },
     models: {
       "sim-small": { endpoints: [{ kind: "sim", sim: { preset: "instant" } }] },
       "sim-embed": {

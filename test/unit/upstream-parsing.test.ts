@@ -5,9 +5,18 @@ import { usageOfJson } from "../../src/backends/openai.js";
 import { SseParser } from "../../src/backends/sse.js";
 
 test("usage is read from small and large answers alike; garbage is refused", () => {
-  const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 2 } };
+  const usage = {
+    prompt_tokens: 7,
+    completion_tokens: 3,
+    total_tokens: 10,
+    prompt_tokens_details: { cached_tokens: 2 },
+  };
   const small = JSON.stringify({ id: "x", choices: [], usage });
-  const big = JSON.stringify({ object: "list", data: [{ embedding: Array.from({ length: 5000 }, (_, i) => i / 7) }], usage });
+  const big = JSON.stringify({
+    object: "list",
+    data: [{ embedding: Array.from({ length: 5000 }, (_, i) => i / 7) }],
+    usage,
+  });
   assert.ok(big.length > 16 * 1024);
   const want = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
   assert.deepEqual(usageOfJson(small), want);

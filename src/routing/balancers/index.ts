@@ -1,9 +1,11 @@
 import type { Endpoint } from "../endpoint.js";
+import { AffinityBalancer } from "./affinity.js";
+import type { BalancerConfig } from "./config.js";
+import { LeastOutstandingBalancer, P2cEwmaBalancer } from "./p2c.js";
+import type { Balancer } from "./types.js";
+import { WeightedBalancer } from "./weighted.js";
 
-/** Picks the endpoint for one attempt among candidates that may all take traffic now. */
-export interface Balancer {
-  pick(candidates: readonly Endpoint[]): Endpoint | undefined;
-}
+export type { Balancer } from "./types.js";
 
 /** Round robin over the candidates. */
 export class RoundRobinBalancer implements Balancer {
@@ -18,9 +20,23 @@ export class RoundRobinBalancer implements Balancer {
   }
 }
 
-export function createBalancer(kind: "round_robin"): Balancer {
-  switch (kind) {
+export function createBalancer(
+  cfg: BalancerConfig | "round_robin",
+  random: () => number = Math.random,
+): Balancer {
+  const c: BalancerConfig = typeof cfg === "string" ? { kind: cfg } : cfg;
+  switch (c.kind) {
     case "round_robin":
       return new RoundRobinBalancer();
+    case "weighted":
+      return new WeightedBalancer();
+    case "least_outstanding":
+      return new LeastOutstandingBalancer(c.choices, random);
+    case "p2c_ewma":
+      return new P2cEwmaBalancer(c.decayMs, random);
+    case "affinity":
+      return new AffinityBalancer(c, random);
   }
 }
+
+export type { BalancerConfig } from "./config.js";

@@ -1,0 +1,123 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { GatewayError } from "../core/errors.js";
+import type { JobService } from "../jobs/service.js";
+import { jobView } from "../jobs/service.js";
+import type { Gate } from "../policy/gate.js";
+import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
+import { SSE_HEADERS } from "./sse.js";
+
+export interface JobRouteDeps {
+  gate: Gate;
+  jobs: JobService;
+  /** How often an events stream re-reads the job (changes made by other processes). */
+  eventsPollMs?: number;
+}
+
+type IdParams = { Params: { id: string } };
+
+/** `/v1/jobs`: submit, read, list, cancel, retry, and an SSE stream of a job's state changes. */
+export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
+  const { jobs } = deps;
+  app.register(async (v1) => {
+    v1.addHook("onRequest", async (request) => {
+      request.principal = await deps.gate.authenticate(request.headers);
+    });
+    v1.post("/v1/jobs", async (request, reply) => {
+      const key = header(request, "idempotency-key");
+      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
+        throw new GatewayError(
+          "invalid_header",
+          "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+          {
+            param: "Idempotency-Key",
+          },
+        );
+      }
+      const { job, created } = await jobs.submit(request.principal, request.body, {
+        idempotencyKey: key,
+        rawBody: request.rawBody,
+        traceparent: request.ctx.traceparent,
+      });
+      if (!created) reply.header("idempotent-replayed", "true");
+      return reply.code(created ? 202 : 200).send(jobView(job));
+    });
+    v1.get<{ Querystring: { status?: string; limit?: string; after?: string } }>(
+      "/v1/jobs",
+      async (request) => {
+        const q = request.query;
+        const limit = q.limit === undefined ? 20 : Number(q.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+          throw new GatewayError("invalid_request", "limit must be a whole number from 1 to 100.", {
+            param: "limit",
+          });
+        }
+        const page = await jobs.list(request.principal, q.status, limit + 1, q.after);
+        const data = page.slice(0, limit);
+        return {
+          object: "list",
+          data: data.map(jobView),
+          has_more: page.length > limit,
+          first_id: data[0]?.id ?? null,
+          last_id: data.at(-1)?.id ?? null,
+        };
+      },
+    );
+    v1.get<IdParams>("/v1/jobs/:id", async (request) =>
+      jobView(await jobs.get(request.principal, request.params.id)),
+    );
+    v1.post<IdParams>("/v1/jobs/:id/cancel", async (request) =>
+      jobView(await jobs.cancel(request.principal, request.params.id)),
+    );
+    v1.post<IdParams>("/v1/jobs/:id/retry", async (request, reply) =>
+      reply.code(202).send(jobView(await jobs.retry(request.principal, request.params.id))),
+    );
+    v1.get<IdParams>("/v1/jobs/:id/events", (request, reply) => streamEvents(request, reply, deps));
+  });
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Sends `event: job` with the job on every state change, and ends once the job is finished. */
+async function streamEvents(request: FastifyRequest<IdParams>, reply: FastifyReply, deps: JobRouteDeps) {
+  const { jobs } = deps;
+  let job = await jobs.get(request.principal, request.params.id);
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, SSE_HEADERS);
+  const signal = request.ctx.signal;
+  let wake: (() => void) | undefined;
+  const onChange = () => wake?.();
+  const topic = `job:${job.id}`;
+  jobs.signals.on(topic, onChange);
+  let last = "";
+  try {
+    for (;;) {
+      const stamp = `${job.status}|${job.attempts}|${job.updatedAt}`;
+      if (stamp !== last) {
+        last = stamp;
+        res.write(`event: job\ndata: ${JSON.stringify(jobView(job))}\n\n`);
+      }
+      if (TERMINAL_STATUSES.has(job.status) || signal.aborted || res.destroyed) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, deps.eventsPollMs ?? 500);
+        function done() {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+        signal.addEventListener("abort", done);
+      });
+      const next: JobRecord | undefined = await jobs.get(request.principal, job.id).catch(() => undefined);
+      if (!next) break;
+      job = next;
+    }
+  } finally {
+    jobs.signals.off(topic, onChange);
+    if (!res.destroyed && !res.writableEnded) res.end("data: [DONE]\n\n");
+  }
+}

@@ -1,0 +1,102 @@
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../observability/logger.js";
+import type { Gate } from "../policy/gate.js";
+import type { Router } from "../routing/router.js";
+import { createStore } from "../store/index.js";
+import type { Store } from "../store/types.js";
+import { SyncIdempotency } from "./idempotency.js";
+import { createQueue } from "./queue/index.js";
+import type { Queue } from "./queue/types.js";
+import { JobService, JobSignals } from "./service.js";
+import { WebhookDispatcher, WebhookGuard } from "./webhooks.js";
+import { JobWorker } from "./worker.js";
+
+export interface JobsDeps {
+  config: Config;
+  router: Router;
+  gate: Gate;
+  logger: Logger;
+  /** The gateway's store when it has one (keys); otherwise the jobs open their own on `config.store`. */
+  store?: Store;
+  /** Workers to run in this process; defaults to `config.jobs.workers`. */
+  workers?: number;
+}
+
+export interface JobsRuntime {
+  readonly service: JobService;
+  readonly idempotency: SyncIdempotency;
+  readonly queue: Queue;
+  readonly store: Store;
+  /** The in-process worker, when `workers` > 0. */
+  readonly worker: JobWorker | undefined;
+  /** Stops the worker (running jobs finish or go back to the queue), then closes what it opened. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the jobs part of a gateway (or of `switchyard worker`): store, queue, service, workers, purge. */
+export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
+  const cfg = deps.config.jobs;
+  const ownStore = deps.store ? undefined : await createStore(deps.config.store);
+  const store = deps.store ?? ownStore!;
+  const queue = await createQueue(deps.config.store, { pollIntervalMs: cfg.pollIntervalMs });
+  const signals = new JobSignals();
+  const guard = new WebhookGuard(cfg.webhooks);
+  const webhooks = new WebhookDispatcher({
+    cfg: cfg.webhooks,
+    store,
+    guard,
+    onError: (err) => deps.logger.warn({ err }, "webhook delivery failed"),
+  });
+  const service = new JobService({
+    config: cfg,
+    store,
+    queue,
+    router: deps.router,
+    signals,
+    webhooks: guard,
+  });
+  const concurrency = deps.workers ?? cfg.workers;
+  const worker =
+    concurrency > 0
+      ? new JobWorker({
+          config: cfg,
+          concurrency,
+          store,
+          queue,
+          router: deps.router,
+          gate: deps.gate,
+          signals,
+          webhooks,
+          logger: deps.logger,
+        })
+      : undefined;
+  worker?.start();
+  const purge = async () => {
+    try {
+      const now = Date.now();
+      await store.jobs.purge(now - cfg.retentionMs);
+      await store.idempotency.purge(now);
+    } catch (err) {
+      deps.logger.warn({ err }, "purging finished jobs failed");
+    }
+  };
+  const timer = setInterval(() => void purge(), cfg.purgeIntervalMs);
+  timer.unref();
+  let closed = false;
+  return {
+    service,
+    idempotency: new SyncIdempotency(store.idempotency, cfg.idempotencyTtlMs),
+    queue,
+    store,
+    worker,
+    async close(graceMs = cfg.stopGraceMs) {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await worker?.stop(graceMs);
+      await webhooks.close();
+      await queue.close();
+      await ownStore?.close();
+    },
+  };
+}

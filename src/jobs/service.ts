@@ -1,0 +1,258 @@
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { z } from "zod";
+import { checkModelAllowed } from "../auth/authenticate.js";
+import type { Principal } from "../auth/principal.js";
+import { GatewayError } from "../core/errors.js";
+import { newTraceId } from "../core/ids.js";
+import type { Operation } from "../core/types.js";
+import { validateBody } from "../http/validation.js";
+import type { Router } from "../routing/router.js";
+import { JOB_STATUSES, type JobRecord, type JobStatus, type JobType } from "../store/job-types.js";
+import type { Store } from "../store/types.js";
+import type { JobsConfig } from "./config.js";
+import type { Queue } from "./queue/types.js";
+import type { WebhookGuard } from "./webhooks.js";
+
+export const JOB_OPS: Record<JobType, Operation> = {
+  "chat.completion": "chat",
+  completion: "completion",
+  embedding: "embedding",
+};
+
+const when = z.union([z.number().nonnegative(), z.iso.datetime({ offset: true })]);
+export const submissionSchema = z
+  .object({
+    type: z.enum(["chat.completion", "completion", "embedding"]),
+    request: z.record(z.string(), z.unknown()),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    /** Not before: epoch seconds or an ISO 8601 time. */
+    run_after: when.optional(),
+    /** Give up after: epoch seconds or an ISO 8601 time. */
+    deadline: when.optional(),
+    max_attempts: z.number().int().min(1).max(100).optional(),
+    webhook: z
+      .union([z.string(), z.object({ url: z.string() }).strict()])
+      .optional()
+      .transform((w) => (typeof w === "string" ? { url: w } : w)),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata keys")
+      .optional(),
+  })
+  .strict();
+
+const toMs = (v: number | string): number => (typeof v === "number" ? v * 1000 : Date.parse(v));
+
+/** In-process notifications: job state changes (SSE) and cancels (running workers). */
+export class JobSignals extends EventEmitter {
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+  changed(job: JobRecord): void {
+    this.emit(`job:${job.id}`, job);
+  }
+  cancelled(id: string): void {
+    this.emit("cancel", id);
+  }
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** The submitting request's raw body, for the idempotency fingerprint. */
+  rawBody?: Buffer;
+  traceparent?: string;
+}
+
+export interface JobServiceDeps {
+  config: JobsConfig;
+  store: Store;
+  queue: Queue;
+  router: Router;
+  signals: JobSignals;
+  webhooks: WebhookGuard;
+}
+
+/** Job ids sort by submission time (lists and paging use that order). */
+export function newJobId(now = Date.now()): string {
+  return `job_${now.toString(36).padStart(9, "0")}${newTraceId().slice(0, 16)}`;
+}
+
+/** Submission, lookup, cancel and retry of jobs: everything a front door needs, nothing of HTTP. */
+export class JobService {
+  constructor(private readonly d: JobServiceDeps) {}
+
+  get signals(): JobSignals {
+    return this.d.signals;
+  }
+
+  async submit(principal: Principal, input: unknown, opts: SubmitOptions = {}) {
+    const sub = parseSubmission(input);
+    const op = JOB_OPS[sub.type];
+    const request = validateBody(op, sub.request);
+    if (request.stream === true) {
+      throw new GatewayError(
+        "invalid_request",
+        "Jobs run without streaming: remove 'stream' from the job's request (read the result with GET /v1/jobs/{id}).",
+        { param: "request.stream" },
+      );
+    }
+    const model = request.model as string;
+    this.d.router.resolve(op, model);
+    checkModelAllowed(principal, model);
+    if (sub.webhook) await this.d.webhooks.check(sub.webhook.url);
+    const now = Date.now();
+    const job = {
+      id: newJobId(now),
+      owner: principal.id,
+      principal: storedPrincipal(principal),
+      type: sub.type,
+      request,
+      priority: sub.priority ?? 0,
+      runAfter: sub.run_after === undefined ? now : toMs(sub.run_after),
+      deadlineAt: sub.deadline === undefined ? now + this.d.config.defaultDeadlineMs : toMs(sub.deadline),
+      maxAttempts: sub.max_attempts ?? this.d.config.maxAttempts,
+      webhook: sub.webhook ?? null,
+      metadata: sub.metadata ?? null,
+      traceparent: opts.traceparent ?? null,
+      createdAt: now,
+    };
+    const idem = opts.idempotencyKey
+      ? {
+          key: opts.idempotencyKey,
+          fingerprint: fingerprint(opts.rawBody ?? JSON.stringify(input)),
+          expiresAt: now + this.d.config.idempotencyTtlMs,
+        }
+      : undefined;
+    const res = await this.d.store.jobs.create(job, idem);
+    if (res.kind === "conflict") {
+      throw new GatewayError(
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used with a different request body. Use a new key for a new job.",
+        { param: "Idempotency-Key" },
+      );
+    }
+    if (res.kind === "created") await this.publish(res.job);
+    return { job: res.job, created: res.kind === "created" };
+  }
+
+  /** Puts a PENDING job on the queue. Message ids carry the attempt limit so a manual retry is a new message. */
+  async publish(job: JobRecord): Promise<void> {
+    await this.d.queue.publish(`${job.id}.${job.attemptLimit}`, job.id, {
+      priority: job.priority,
+      notBefore: job.runAfter,
+    });
+  }
+
+  async get(principal: Principal, id: string): Promise<JobRecord> {
+    const job = await this.d.store.jobs.get(id);
+    if (!job || job.owner !== principal.id) {
+      throw new GatewayError("job_not_found", `No job '${id}' exists.`, { param: "id" });
+    }
+    return job;
+  }
+
+  async list(principal: Principal, status: string | undefined, limit: number, after?: string) {
+    if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) {
+      throw new GatewayError("invalid_request", `status must be one of ${JOB_STATUSES.join(", ")}.`, {
+        param: "status",
+      });
+    }
+    return this.d.store.jobs.list({
+      owner: principal.id,
+      status: status as JobStatus | undefined,
+      limit,
+      after,
+    });
+  }
+
+  async cancel(principal: Principal, id: string): Promise<JobRecord> {
+    await this.get(principal, id);
+    const job = await this.d.store.jobs.cancel(id, Date.now());
+    if (!job) throw new GatewayError("job_not_found", `No job '${id}' exists.`, { param: "id" });
+    if (job.status === "CANCELLED") {
+      this.d.signals.cancelled(id);
+      this.d.signals.changed(job);
+    }
+    return job;
+  }
+
+  async retry(principal: Principal, id: string): Promise<JobRecord> {
+    const before = await this.get(principal, id);
+    const job = await this.d.store.jobs.retry(id, Date.now());
+    if (!job) {
+      throw new GatewayError(
+        "job_state_conflict",
+        `Only a FAILED job can be retried; job '${id}' is ${before.status}.`,
+      );
+    }
+    await this.publish(job);
+    this.d.signals.changed(job);
+    return job;
+  }
+}
+
+function parseSubmission(input: unknown) {
+  const r = submissionSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const param = issue.path.map(String).join(".") || null;
+    throw new GatewayError("invalid_request", `Invalid job: ${param ? `'${param}' ` : ""}${issue.message}.`, {
+      param,
+    });
+  }
+  const sub = r.data;
+  for (const k of ["run_after", "deadline"] as const) {
+    const v = sub[k];
+    if (v !== undefined && Number.isNaN(toMs(v))) {
+      throw new GatewayError("invalid_request", `Invalid job: '${k}' is not a time.`, { param: k });
+    }
+  }
+  return sub;
+}
+
+function storedPrincipal(p: Principal): JobRecord["principal"] {
+  return {
+    id: p.id,
+    kind: p.kind,
+    name: p.name,
+    ...(p.allowedModels ? { allowedModels: [...p.allowedModels] } : {}),
+    limits: { ...p.limits },
+    ...(p.priority ? { priority: p.priority } : {}),
+  };
+}
+
+export function fingerprint(body: Buffer | string): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** The job as the API shows it. */
+export function jobView(job: JobRecord): Record<string, unknown> {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: job.id,
+    object: "job",
+    type: job.type,
+    status: job.status,
+    priority: job.priority,
+    attempts: job.attempts,
+    max_attempts: job.maxAttempts,
+    attempt_errors: job.attemptErrors.map((e) => ({ ...e, at: iso(e.at) })),
+    created_at: iso(job.createdAt),
+    updated_at: iso(job.updatedAt),
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    run_after: iso(job.runAfter),
+    deadline: iso(job.deadlineAt),
+    result: job.result ?? null,
+    error: job.error,
+    webhook: job.webhook ? { url: job.webhook.url, delivery: job.webhookState } : null,
+    metadata: job.metadata,
+    links: {
+      self: `/v1/jobs/${job.id}`,
+      events: `/v1/jobs/${job.id}/events`,
+      cancel: `/v1/jobs/${job.id}/cancel`,
+    },
+  };
+}

@@ -1,0 +1,284 @@
+import { RequestContext } from "../core/context.js";
+import { GatewayError, toGatewayError } from "../core/errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { Gate } from "../policy/gate.js";
+import { backoffMs, type Router } from "../routing/router.js";
+import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
+import type { Store } from "../store/types.js";
+import type { JobsConfig } from "./config.js";
+import type { Delivery, Queue } from "./queue/types.js";
+import { JOB_OPS, type JobSignals } from "./service.js";
+import type { WebhookDispatcher } from "./webhooks.js";
+
+export interface WorkerDeps {
+  config: JobsConfig;
+  /** Jobs run at once. */
+  concurrency: number;
+  store: Store;
+  queue: Queue;
+  router: Router;
+  gate: Gate;
+  signals: JobSignals;
+  webhooks: WebhookDispatcher;
+  logger: Logger;
+}
+
+interface Running {
+  ctx: RequestContext;
+  delivery: Delivery;
+  done: Promise<void>;
+}
+
+const cancelledError = () => new GatewayError("client_closed_request", "the job was cancelled");
+
+/**
+ * Takes jobs off the queue and runs each through `router.execute` (the one request path), at most
+ * `concurrency` at once. The lease is extended while a job runs; a cancel (in-process signal, or
+ * a CANCELLED status seen by polling the store) aborts the job's context and so its upstream call.
+ */
+export class JobWorker {
+  readonly #d: WorkerDeps;
+  readonly #running = new Map<string, Running>();
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #freed: (() => void) | undefined;
+  readonly #onCancel = (id: string) => this.#running.get(id)?.ctx.abort(cancelledError());
+
+  constructor(deps: WorkerDeps) {
+    this.#d = deps;
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#d.signals.on("cancel", this.#onCancel);
+    const { leaseMs, cancelPollMs } = this.#d.config;
+    const tick = Math.min(cancelPollMs, Math.floor(leaseMs / 3));
+    let lastExtend = Date.now();
+    this.#timer = setInterval(() => {
+      const extend = Date.now() - lastExtend >= leaseMs / 3;
+      if (extend) lastExtend = Date.now();
+      void this.#housekeep(extend);
+    }, tick);
+    this.#timer.unref();
+    this.#loop = this.#run();
+  }
+
+  get active(): number {
+    return this.#running.size;
+  }
+
+  async #run(): Promise<void> {
+    const { queue, concurrency, config, logger } = this.#d;
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const free = concurrency - this.#running.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => {
+          this.#freed = r;
+        });
+        continue;
+      }
+      let got: Delivery[];
+      try {
+        got = await queue.receive({ max: free, leaseMs: config.leaseMs, waitMs: 1_000, signal });
+      } catch (err) {
+        if (signal.aborted) break;
+        logger.warn({ err }, "job queue receive failed; retrying");
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      for (const d of got) this.#start(d);
+    }
+  }
+
+  #start(d: Delivery): void {
+    const ctx = new RequestContext({ requestId: d.payload });
+    const entry: Running = { ctx, delivery: d, done: Promise.resolve() };
+    this.#running.set(d.payload, entry);
+    entry.done = this.#process(d, entry)
+      .catch((err: unknown) => this.#d.logger.error({ err, job: d.payload }, "job processing failed"))
+      .finally(() => {
+        this.#running.delete(d.payload);
+        this.#freed?.();
+        this.#freed = undefined;
+      });
+  }
+
+  async #process(d: Delivery, entry: Running): Promise<void> {
+    const { store, queue } = this.#d;
+    const id = d.payload;
+    const current = await store.jobs.get(id);
+    // The fence: a finished (or purged) job is never run again, whatever the queue redelivers.
+    if (!current || TERMINAL_STATUSES.has(current.status)) {
+      await queue.ack(d);
+      return;
+    }
+    if (current.attempts >= current.attemptLimit) {
+      await this.#end(
+        d,
+        current,
+        "FAILED",
+        new GatewayError("internal_error", "attempts exhausted (the worker stopped during the attempts)"),
+      );
+      return;
+    }
+    const job = await store.jobs.claim(id, d.leaseId, Date.now());
+    if (!job) {
+      await queue.ack(d);
+      return;
+    }
+    this.#d.signals.changed(job);
+    const ctx = new RequestContext({ traceparent: job.traceparent ?? undefined, requestId: job.id });
+    if (entry.ctx.signal.aborted) ctx.abort(cancelledError());
+    entry.ctx = ctx;
+    if (this.#stop.signal.aborted) ctx.abort(new GatewayError("shutting_down", "the worker is stopping"));
+    const remaining = (job.deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now();
+    if (remaining <= 0) {
+      await this.#end(d, job, "FAILED", new GatewayError("deadline_exceeded", "the job's deadline passed"));
+      return;
+    }
+    if (Number.isFinite(remaining)) ctx.setDeadline(remaining);
+    try {
+      const result = await this.#execute(job, ctx);
+      const ok = await store.jobs.finishAttempt(id, d.leaseId, { status: "SUCCESS", result }, Date.now());
+      await this.#after(d, id, ok);
+    } catch (err) {
+      await this.#failed(d, job, ctx, err);
+    } finally {
+      ctx.finish();
+    }
+  }
+
+  async #execute(job: JobRecord, ctx: RequestContext): Promise<unknown> {
+    const op = JOB_OPS[job.type];
+    const model = job.request.model as string;
+    const ticket = await this.#d.gate.admit(job.principal, op, model, job.request);
+    ctx.ticket = ticket;
+    try {
+      const res = await this.#d.router.execute(
+        {
+          op,
+          model,
+          body: job.request,
+          stream: false,
+          clientWantsStreamUsage: false,
+          priority: job.principal.priority,
+        },
+        ctx,
+      );
+      if (res.kind !== "json") {
+        res.discard();
+        throw new GatewayError("upstream_bad_response", "a job got a stream where it asked for JSON");
+      }
+      ctx.usage = res.usage;
+      const text = typeof res.payload === "string" ? res.payload : res.payload.toString("utf8");
+      return JSON.parse(text) as unknown;
+    } finally {
+      ticket.finish(ctx.usage ?? null);
+    }
+  }
+
+  async #failed(d: Delivery, job: JobRecord, ctx: RequestContext, err: unknown): Promise<void> {
+    const { store, queue, config } = this.#d;
+    const e =
+      ctx.signal.aborted && ctx.signal.reason instanceof GatewayError
+        ? ctx.signal.reason
+        : toGatewayError(err);
+    if (e.code === "shutting_down") {
+      // Graceful stop: hand the job back at once, the attempt not counted as failed.
+      const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };
+      await store.jobs.finishAttempt(
+        job.id,
+        d.leaseId,
+        { status: "PENDING", error, runAfter: Date.now() },
+        Date.now(),
+      );
+      await queue.nack(d, 0);
+      return;
+    }
+    const fresh = await store.jobs.get(job.id);
+    if (!fresh || fresh.status === "CANCELLED" || fresh.runToken !== d.leaseId) {
+      await queue.ack(d);
+      return;
+    }
+    const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };
+    const retryable = e.retryable && e.code !== "deadline_exceeded";
+    let wait = backoffMs(job.attempts, config.backoff.baseMs, config.backoff.maxMs);
+    if (e.retryAfterSeconds !== undefined) wait = Math.max(wait, e.retryAfterSeconds * 1000);
+    const deadline = job.deadlineAt ?? Number.POSITIVE_INFINITY;
+    if (retryable && job.attempts < job.attemptLimit && Date.now() + wait < deadline) {
+      const ok = await store.jobs.finishAttempt(
+        job.id,
+        d.leaseId,
+        { status: "PENDING", error, runAfter: Date.now() + wait },
+        Date.now(),
+      );
+      if (ok) await queue.nack(d, wait);
+      const after = await store.jobs.get(job.id);
+      if (after) this.#d.signals.changed(after);
+      return;
+    }
+    await this.#end(d, job, "FAILED", e);
+  }
+
+  async #end(d: Delivery, job: JobRecord, _status: "FAILED", e: GatewayError): Promise<void> {
+    const { store, queue } = this.#d;
+    const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };
+    const token = job.runToken === d.leaseId ? d.leaseId : undefined;
+    let ok = false;
+    if (token) ok = await store.jobs.finishAttempt(job.id, token, { status: "FAILED", error }, Date.now());
+    else {
+      // Not claimed in this delivery (exhausted or expired before it ran): take it, then fail it.
+      const claimed = await store.jobs.claim(job.id, d.leaseId, Date.now());
+      if (claimed)
+        ok = await store.jobs.finishAttempt(job.id, d.leaseId, { status: "FAILED", error }, Date.now());
+    }
+    if (ok) await queue.deadLetter(d, `${e.code}: ${e.message}`);
+    else await queue.ack(d);
+    await this.#after(d, job.id, ok, true);
+  }
+
+  async #after(d: Delivery, id: string, wrote: boolean, alreadyAcked = false): Promise<void> {
+    if (!alreadyAcked) await this.#d.queue.ack(d);
+    if (!wrote) return;
+    const job = await this.#d.store.jobs.get(id);
+    if (!job) return;
+    this.#d.signals.changed(job);
+    this.#d.webhooks.notify(job);
+  }
+
+  /** Extends leases of running jobs and learns of cancels made in other processes. */
+  async #housekeep(extend: boolean): Promise<void> {
+    const entries = [...this.#running.entries()];
+    if (entries.length === 0) return;
+    try {
+      const statuses = await this.#d.store.jobs.statuses(entries.map(([id]) => id));
+      for (const [id, r] of entries) {
+        if (statuses.get(id) === "CANCELLED") r.ctx.abort(cancelledError());
+        else if (extend) await this.#d.queue.extend(r.delivery, this.#d.config.leaseMs);
+      }
+    } catch (err) {
+      this.#d.logger.warn({ err }, "job housekeeping failed");
+    }
+  }
+
+  /**
+   * Stops taking jobs; running ones may finish within `graceMs`, then they are aborted and handed
+   * back to the queue (PENDING, to run again at once elsewhere).
+   */
+  async stop(graceMs = this.#d.config.stopGraceMs): Promise<void> {
+    this.#stop.abort();
+    this.#d.signals.off("cancel", this.#onCancel);
+    this.#freed?.();
+    await this.#loop;
+    const all = () => Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    const cut = setTimeout(() => {
+      for (const r of this.#running.values())
+        r.ctx.abort(new GatewayError("shutting_down", "the worker is stopping"));
+    }, graceMs);
+    await all();
+    clearTimeout(cut);
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}

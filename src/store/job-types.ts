@@ -1,0 +1,162 @@
+/**
+ * Records of the `jobs` and `idempotency` repositories. Every adapter (SQLite now, PostgreSQL next)
+ * implements these two interfaces with the same semantics; the job state machine lives in
+ * `src/jobs/`, which only talks to the store through them.
+ */
+import type { PrincipalLimits } from "../auth/principal.js";
+
+export const JOB_STATUSES = ["PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
+
+export type JobType = "chat.completion" | "completion" | "embedding";
+
+/** The principal that submitted a job, as stored with it (auth happened at submit time). */
+export interface StoredPrincipal {
+  readonly id: string;
+  readonly kind: "key" | "jwt" | "anonymous";
+  readonly name: string;
+  readonly allowedModels?: readonly string[];
+  readonly limits: PrincipalLimits;
+  readonly priority?: string;
+}
+
+/** The error of one failed attempt. */
+export interface AttemptError {
+  readonly attempt: number;
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface WebhookTarget {
+  readonly url: string;
+}
+
+export interface WebhookState {
+  readonly status: "pending" | "delivered" | "failed";
+  readonly attempts: number;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly deliveredAt: number | null;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  /** The principal id (`key:…`, `jwt:…`, `anonymous`); principals only see their own jobs. */
+  readonly owner: string;
+  readonly principal: StoredPrincipal;
+  readonly type: JobType;
+  readonly request: Record<string, unknown>;
+  readonly status: JobStatus;
+  readonly priority: number;
+  readonly runAfter: number;
+  readonly deadlineAt: number | null;
+  readonly maxAttempts: number;
+  /** Attempts allowed in total (grows by `maxAttempts` on each manual retry). */
+  readonly attemptLimit: number;
+  readonly attempts: number;
+  readonly attemptErrors: readonly AttemptError[];
+  /** The lease of the attempt that may write the result (the fence). */
+  readonly runToken: string | null;
+  readonly result: unknown;
+  readonly error: { code: string; message: string } | null;
+  readonly webhook: WebhookTarget | null;
+  readonly webhookState: WebhookState | null;
+  readonly metadata: Record<string, string> | null;
+  readonly traceparent: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+}
+
+export type NewJob = Omit<
+  JobRecord,
+  | "status"
+  | "attempts"
+  | "attemptErrors"
+  | "runToken"
+  | "result"
+  | "error"
+  | "webhookState"
+  | "updatedAt"
+  | "startedAt"
+  | "finishedAt"
+  | "attemptLimit"
+>;
+
+/** An idempotency key to bind to a new job atomically. */
+export interface JobIdempotency {
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly expiresAt: number;
+}
+
+export type CreateJobResult =
+  | { readonly kind: "created"; readonly job: JobRecord }
+  | { readonly kind: "existing"; readonly job: JobRecord }
+  | { readonly kind: "conflict" };
+
+export interface JobQuery {
+  readonly owner: string;
+  readonly status?: JobStatus;
+  readonly limit: number;
+  /** Cursor: only jobs with an id before this one (lists are newest first). */
+  readonly after?: string;
+}
+
+/** How an attempt ended, written only if `token` still holds the job (the attempt fence). */
+export type AttemptOutcome =
+  | { readonly status: "SUCCESS"; readonly result: unknown }
+  | { readonly status: "FAILED"; readonly error: AttemptError }
+  | { readonly status: "PENDING"; readonly error: AttemptError; readonly runAfter: number };
+
+export interface JobRepository {
+  /** Inserts a job; with `idem`, binds the key to it in the same transaction (or returns the bound job). */
+  create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult>;
+  get(id: string): Promise<JobRecord | undefined>;
+  list(q: JobQuery): Promise<JobRecord[]>;
+  /**
+   * Starts an attempt: PENDING (or RUNNING left by a dead worker) → RUNNING, attempts + 1, the fence
+   * set to `token`. Returns undefined when the job is finished (or missing): it must not run again.
+   */
+  claim(id: string, token: string, now: number): Promise<JobRecord | undefined>;
+  /** Ends the attempt holding `token`; false when the fence moved (cancelled, or a newer attempt). */
+  finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /** PENDING or RUNNING → CANCELLED; returns the job after the call (unchanged when already finished). */
+  cancel(id: string, now: number): Promise<JobRecord | undefined>;
+  /** FAILED → PENDING with `maxAttempts` more attempts; undefined when not FAILED. */
+  retry(id: string, now: number): Promise<JobRecord | undefined>;
+  setWebhookState(id: string, state: WebhookState, now: number): Promise<void>;
+  /** The status of each of `ids` that exists (workers poll it to learn of cancels in other processes). */
+  statuses(ids: readonly string[]): Promise<Map<string, JobStatus>>;
+  /** Deletes finished jobs whose `finishedAt` is before `before`; returns how many. */
+  purge(before: number): Promise<number>;
+}
+
+export type IdempotencyAcquire =
+  | { readonly kind: "acquired" }
+  | { readonly kind: "pending" }
+  | { readonly kind: "done"; readonly response: string }
+  | { readonly kind: "conflict" };
+
+export interface IdempotencyRepository {
+  /**
+   * Takes `key` for a call whose request has `fingerprint`: `acquired` (run it; the lock lasts until
+   * `lockUntil`), `pending` (another call runs it), `done` (its stored response), or `conflict`
+   * (the key was used with another request). Expired records count as absent.
+   */
+  acquire(
+    scope: string,
+    key: string,
+    fingerprint: string,
+    now: number,
+    lockUntil: number,
+    expiresAt: number,
+  ): Promise<IdempotencyAcquire>;
+  complete(scope: string, key: string, response: string, expiresAt: number): Promise<void>;
+  /** Forgets a pending key (the call failed), so a retry runs again. */
+  release(scope: string, key: string): Promise<void>;
+  purge(now: number): Promise<number>;
+}

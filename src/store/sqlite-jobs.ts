@@ -1,0 +1,239 @@
+import type Database from "better-sqlite3";
+import type {
+  AttemptError,
+  AttemptOutcome,
+  CreateJobResult,
+  JobIdempotency,
+  JobQuery,
+  JobRecord,
+  JobRepository,
+  JobStatus,
+  NewJob,
+  WebhookState,
+} from "./job-types.js";
+
+interface JobRow {
+  id: string;
+  owner: string;
+  principal: string;
+  type: string;
+  request: string;
+  status: string;
+  priority: number;
+  run_after: number;
+  deadline_at: number | null;
+  max_attempts: number;
+  attempt_limit: number;
+  attempts: number;
+  attempt_errors: string;
+  run_token: string | null;
+  result: string | null;
+  error: string | null;
+  webhook: string | null;
+  webhook_state: string | null;
+  metadata: string | null;
+  traceparent: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    owner: r.owner,
+    principal: JSON.parse(r.principal) as JobRecord["principal"],
+    type: r.type as JobRecord["type"],
+    request: JSON.parse(r.request) as Record<string, unknown>,
+    status: r.status as JobStatus,
+    priority: r.priority,
+    runAfter: r.run_after,
+    deadlineAt: r.deadline_at,
+    maxAttempts: r.max_attempts,
+    attemptLimit: r.attempt_limit,
+    attempts: r.attempts,
+    attemptErrors: JSON.parse(r.attempt_errors) as AttemptError[],
+    runToken: r.run_token,
+    result: parse<unknown>(r.result),
+    error: parse<JobRecord["error"]>(r.error),
+    webhook: parse<JobRecord["webhook"]>(r.webhook),
+    webhookState: parse<WebhookState>(r.webhook_state),
+    metadata: parse<Record<string, string>>(r.metadata),
+    traceparent: r.traceparent,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+const IDEM_SCOPE_JOBS = "jobs:";
+
+/** Jobs in SQLite. Every state change is one statement guarded by the current status (and the fence). */
+export class SqliteJobRepository implements JobRepository {
+  readonly #db: Database.Database;
+  readonly #stmts: ReturnType<typeof prepare>;
+  readonly #createTx: (job: NewJob, idem: JobIdempotency | undefined) => CreateJobResult;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    const s = prepare(db);
+    this.#stmts = s;
+    const tx = db.transaction((job: NewJob, idem: JobIdempotency | undefined): CreateJobResult => {
+      if (idem) {
+        const scope = IDEM_SCOPE_JOBS + job.owner;
+        const prev = s.idemGet.get(scope, idem.key, job.createdAt);
+        if (prev) {
+          if (prev.fingerprint !== idem.fingerprint) return { kind: "conflict" };
+          const existing = prev.response === null ? undefined : s.byId.get(prev.response);
+          if (existing) return { kind: "existing", job: toRecord(existing) };
+        }
+        s.idemPut.run(scope, idem.key, idem.fingerprint, job.id, job.createdAt, idem.expiresAt);
+      }
+      s.insert.run({
+        id: job.id,
+        owner: job.owner,
+        principal: JSON.stringify(job.principal),
+        type: job.type,
+        request: JSON.stringify(job.request),
+        priority: job.priority,
+        runAfter: job.runAfter,
+        deadlineAt: job.deadlineAt,
+        maxAttempts: job.maxAttempts,
+        webhook: json(job.webhook),
+        metadata: json(job.metadata),
+        traceparent: job.traceparent,
+        createdAt: job.createdAt,
+      });
+      return { kind: "created", job: toRecord(s.byId.get(job.id)!) };
+    });
+    this.#createTx = (job, idem) => tx.immediate(job, idem);
+  }
+
+  async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
+    return this.#createTx(job, idem);
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const row = this.#stmts.byId.get(id);
+    return row && toRecord(row);
+  }
+
+  async list(q: JobQuery): Promise<JobRecord[]> {
+    const after = q.after ?? "\uffff";
+    const rows = q.status
+      ? this.#stmts.listStatus.all(q.owner, q.status, after, q.limit)
+      : this.#stmts.list.all(q.owner, after, q.limit);
+    return rows.map(toRecord);
+  }
+
+  async claim(id: string, token: string, now: number): Promise<JobRecord | undefined> {
+    const row = this.#stmts.claim.get(token, now, now, id);
+    return row && toRecord(row);
+  }
+
+  async finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    const s = this.#stmts;
+    switch (outcome.status) {
+      case "SUCCESS":
+        return s.succeed.run(JSON.stringify(outcome.result), now, now, id, token).changes === 1;
+      case "FAILED": {
+        const err = JSON.stringify({ code: outcome.error.code, message: outcome.error.message });
+        return s.fail.run(JSON.stringify(outcome.error), err, now, now, id, token).changes === 1;
+      }
+      case "PENDING":
+        return s.requeue.run(JSON.stringify(outcome.error), outcome.runAfter, now, id, token).changes === 1;
+    }
+  }
+
+  async cancel(id: string, now: number): Promise<JobRecord | undefined> {
+    this.#stmts.cancel.run(now, now, id);
+    return this.get(id);
+  }
+
+  async retry(id: string, now: number): Promise<JobRecord | undefined> {
+    const row = this.#stmts.retry.get(now, now, id);
+    return row && toRecord(row);
+  }
+
+  async setWebhookState(id: string, state: WebhookState, now: number): Promise<void> {
+    this.#stmts.webhook.run(JSON.stringify(state), now, id);
+  }
+
+  async statuses(ids: readonly string[]): Promise<Map<string, JobStatus>> {
+    const out = new Map<string, JobStatus>();
+    for (const id of ids) {
+      const r = this.#stmts.status.get(id);
+      if (r) out.set(id, r.status as JobStatus);
+    }
+    return out;
+  }
+
+  async purge(before: number): Promise<number> {
+    return this.#stmts.purge.run(before).changes;
+  }
+
+  get open(): boolean {
+    return this.#db.open;
+  }
+}
+
+function prepare(db: Database.Database) {
+  const fenced = "WHERE id = ? AND run_token = ? AND status = 'RUNNING'";
+  return {
+    insert: db.prepare(
+      `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
+         max_attempts, attempt_limit, webhook, metadata, traceparent, created_at, updated_at)
+       VALUES (@id, @owner, @principal, @type, @request, 'PENDING', @priority, @runAfter, @deadlineAt,
+         @maxAttempts, @maxAttempts, @webhook, @metadata, @traceparent, @createdAt, @createdAt)`,
+    ),
+    byId: db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE id = ?"),
+    status: db.prepare<[string], { status: string }>("SELECT status FROM jobs WHERE id = ?"),
+    list: db.prepare<[string, string, number], JobRow>(
+      "SELECT * FROM jobs WHERE owner = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    ),
+    listStatus: db.prepare<[string, string, string, number], JobRow>(
+      "SELECT * FROM jobs WHERE owner = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    ),
+    claim: db.prepare<[string, number, number, string], JobRow>(
+      `UPDATE jobs SET status = 'RUNNING', run_token = ?, attempts = attempts + 1,
+         started_at = COALESCE(started_at, ?), updated_at = ?
+       WHERE id = ? AND status IN ('PENDING', 'RUNNING') RETURNING *`,
+    ),
+    succeed: db.prepare(
+      `UPDATE jobs SET status = 'SUCCESS', result = ?, error = NULL, finished_at = ?, updated_at = ? ${fenced}`,
+    ),
+    fail: db.prepare(
+      `UPDATE jobs SET status = 'FAILED', attempt_errors = json_insert(attempt_errors, '$[#]', json(?)),
+         error = ?, finished_at = ?, updated_at = ? ${fenced}`,
+    ),
+    requeue: db.prepare(
+      `UPDATE jobs SET status = 'PENDING', attempt_errors = json_insert(attempt_errors, '$[#]', json(?)),
+         run_after = ?, updated_at = ? ${fenced}`,
+    ),
+    cancel: db.prepare(
+      `UPDATE jobs SET status = 'CANCELLED', finished_at = ?, updated_at = ?, run_token = NULL
+       WHERE id = ? AND status IN ('PENDING', 'RUNNING')`,
+    ),
+    retry: db.prepare<[number, number, string], JobRow>(
+      `UPDATE jobs SET status = 'PENDING', attempt_limit = attempts + max_attempts, error = NULL,
+         finished_at = NULL, run_after = ?, updated_at = ?, run_token = NULL, webhook_state = NULL
+       WHERE id = ? AND status = 'FAILED' RETURNING *`,
+    ),
+    webhook: db.prepare("UPDATE jobs SET webhook_state = ?, updated_at = ? WHERE id = ?"),
+    purge: db.prepare("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?"),
+    idemGet: db.prepare<[string, string, number], { fingerprint: string; response: string | null }>(
+      "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ? AND expires_at > ?",
+    ),
+    idemPut: db.prepare(
+      `INSERT INTO idempotency_keys (scope, key, fingerprint, state, response, created_at, expires_at)
+       VALUES (?, ?, ?, 'done', ?, ?, ?)
+       ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'done',
+         response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+    ),
+  };
+}

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Queue } from "../../src/jobs/queue/types.js";
+
+/** Every `Queue` adapter runs this suite. `open(name)` gives two handles on one queue when called twice. */
+export function queueConformance(
+  kind: string,
+  factory: () => Promise<{ open(): Promise<Queue>; cleanup(): Promise<void> }>,
+): void {
+  describe(`Queue conformance: ${kind}`, () => {
+    const opened: Queue[] = [];
+    const cleanups: Array<() => Promise<void>> = [];
+    const fresh = async (): Promise<{ a: Queue; b: Queue }> => {
+      const f = await factory();
+      cleanups.push(f.cleanup);
+      const a = await f.open();
+      const b = await f.open();
+      opened.push(a, b);
+      return { a, b };
+    };
+    after(async () => {
+      for (const q of opened) await q.close();
+      for (const c of cleanups) await c();
+    });
+    const take = (q: Queue, max = 10, leaseMs = 5_000) => q.receive({ max, leaseMs, waitMs: 0 });
+
+    test("higher priority first, then earlier time", async () => {
+      const { a } = await fresh();
+      const now = Date.now();
+      await a.publish("low", "l", { priority: 0, notBefore: now - 50 });
+      await a.publish("high-late", "hl", { priority: 5, notBefore: now - 10 });
+      await a.publish("high-early", "he", { priority: 5, notBefore: now - 20 });
+      await a.publish("future", "f", { priority: 9, notBefore: now + 60_000 });
+      const got = await take(a);
+      assert.deepEqual(
+        got.map((d) => d.id),
+        ["high-early", "high-late", "low"],
+      );
+      assert.equal(got[0]?.deliveries, 1);
+    });
+
+    test("publish is idempotent on id", async () => {
+      const { a } = await fresh();
+      await a.publish("x", "1");
+      await a.publish("x", "2");
+      const got = await take(a);
+      assert.equal(got.length, 1);
+      assert.equal(got[0]?.payload, "1");
+    });
+
+    test("an expired lease is delivered again; the old lease can no longer ack", async () => {
+      const { a, b } = await fresh();
+      await a.publish("m", "p");
+      const [first] = await take(a, 1, 100);
+      assert.ok(first);
+      assert.equal((await take(b)).length, 0);
+      await sleep(150);
+      const [again] = await take(b, 1, 5_000);
+      assert.equal(again?.id, "m");
+      assert.equal(again?.deliveries, 2);
+      assert.equal(await a.ack(first), false);
+      assert.equal(await a.extend(first, 1_000), false);
+      assert.equal(await b.ack(again!), true);
+      assert.equal((await take(a)).length, 0);
+    });
+
+    test("extend keeps the lease", async () => {
+      const { a, b } = await fresh();
+      await a.publish("m", "p");
+      const [d] = await take(a, 1, 150);
+      await sleep(80);
+      assert.equal(await a.extend(d!, 300), true);
+      await sleep(120);
+      assert.equal((await take(b)).length, 0);
+    });
+
+    test("nack with delay hides the message until the delay passes", async () => {
+      const { a } = await fresh();
+      await a.publish("m", "p");
+      const [d] = await take(a);
+      assert.equal(await a.nack(d!, 150), true);
+      assert.equal((await take(a)).length, 0);
+      const started = Date.now();
+      const got = await a.receive({ max: 1, leaseMs: 1_000, waitMs: 2_000 });
+      assert.equal(got[0]?.id, "m");
+      assert.ok(Date.now() - started >= 100, "delivered before its delay");
+      assert.equal(got[0]?.deliveries, 2);
+    });
+
+    test("dead letter leaves the queue and is listed", async () => {
+      const { a } = await fresh();
+      await a.publish("m", "p");
+      const [d] = await take(a);
+      assert.equal(await a.deadLetter(d!, "too many attempts"), true);
+      assert.equal((await take(a)).length, 0);
+      const dead = await a.deadLetters(10);
+      assert.deepEqual(
+        dead.map((x) => [x.id, x.reason]),
+        [["m", "too many attempts"]],
+      );
+      assert.equal((await a.stats()).dead, 1);
+    });
+
+    test("a waiting consumer wakes on publish", async () => {
+      const { a, b } = await fresh();
+      const started = Date.now();
+      const waiting = b.receive({ max: 1, leaseMs: 1_000, waitMs: 5_000 });
+      await sleep(20);
+      await a.publish("m", "p");
+      const got = await waiting;
+      assert.equal(got[0]?.id, "m");
+      assert.ok(Date.now() - started < 1_000);
+    });
+
+    test("concurrent consumers never get the same lease", async () => {
+      const { a, b } = await fresh();
+      const n = 300;
+      for (let i = 0; i < n; i++) await a.publish(`m${i}`, String(i));
+      const seen = new Map<string, number>();
+      const consume = async (q: Queue) => {
+        for (;;) {
+          const got = await q.receive({ max: 7, leaseMs: 30_000, waitMs: 0 });
+          if (got.length === 0) return;
+          for (const d of got) {
+            seen.set(d.id, (seen.get(d.id) ?? 0) + 1);
+            assert.equal(await q.ack(d), true);
+          }
+        }
+      };
+      await Promise.all([consume(a), consume(b), consume(a), consume(b)]);
+      assert.equal(seen.size, n);
+      assert.ok([...seen.values()].every((c) => c === 1));
+    });
+  });
+}
