@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: one run that measures, side by side, direct to the sim, through the reference
- * proxy and through the gateway; prints a markdown report and writes bench/results/latest.json.
- * It reports and never gates: exit 0 even when a target fails, 1 when a process cannot start.
+ * proxy and through the gateway (section `core`), then the scenarios of issues 3, 5, 6 and 7 (`auth`,
+ * `affinity`, `observability`, `jobs`; choose with --only / --skip); prints a markdown report and
+ * writes bench/results/latest.json. It reports and never gates: exit 0 even when a target fails,
+ * 1 when a process cannot start.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BenchOptions, parseOptions, USAGE } from "./lib/args.js";
+import { type BenchOptions, parseOptions, type Section, USAGE } from "./lib/args.js";
 import { buildChecks, type Trio } from "./lib/checks.js";
 import {
   checkTarget,
@@ -18,11 +20,16 @@ import {
 } from "./lib/measure.js";
 import { detectPinning, repin } from "./lib/pinning.js";
 import { backgroundCpuShare, clockTicksPerSecond, peakRssMb } from "./lib/proc-stats.js";
-import { installCleanup, interrupted, StartError, stopAll } from "./lib/processes.js";
+import { installCleanup, interrupted, StartError, stopAll, stopOne } from "./lib/processes.js";
 import { renderMarkdown } from "./lib/report.js";
+import type { ScenarioContext, ScenarioResult } from "./lib/scenario.js";
 import { type Fleet, startFleet } from "./lib/targets.js";
 import type { BenchReport, TargetResult } from "./lib/types.js";
 import { wrkVersion } from "./lib/wrk.js";
+import { runAffinityScenario } from "./scenarios/affinity.js";
+import { runAuthScenario } from "./scenarios/auth.js";
+import { runJobsScenario } from "./scenarios/jobs.js";
+import { runObservabilityScenario } from "./scenarios/observability.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESULTS = join(ROOT, "bench", "results");
@@ -65,6 +72,43 @@ async function measureAll(targets: MeasureTarget[], ctx: MeasureContext): Promis
   return results;
 }
 
+const SCENARIOS: Record<Exclude<Section, "core">, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
+  auth: runAuthScenario,
+  affinity: runAffinityScenario,
+  observability: runObservabilityScenario,
+  jobs: runJobsScenario,
+};
+
+/** The three-target comparison: start the fleet, measure, stop it (the scenarios start their own). */
+async function runCore(ctx: Omit<MeasureContext, "simPid">): Promise<TargetResult[]> {
+  const fleet = await startFleet({ root: ROOT, logDir: join(RESULTS, "logs") }, ctx.pinning);
+  try {
+    return await measureAll(targetsOf(fleet), { ...ctx, simPid: fleet.sim.pid });
+  } finally {
+    await Promise.all([fleet.gateway, fleet.reference, fleet.sim].map((m) => stopOne(m)));
+  }
+}
+
+/** Runs the chosen scenarios one after another; one that fails is reported and the rest still run. */
+async function runScenarios(
+  ctx: ScenarioContext,
+): Promise<{ done: Record<string, ScenarioResult>; failed: Record<string, string> }> {
+  const done: Record<string, ScenarioResult> = {};
+  const failed: Record<string, string> = {};
+  for (const section of ctx.opts.sections) {
+    if (section === "core") continue;
+    try {
+      done[section] = await SCENARIOS[section](ctx);
+    } catch (err) {
+      if (interrupted()) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`bench: ${section} failed: ${message}\n`);
+      failed[section] = message;
+    }
+  }
+  return { done, failed };
+}
+
 function buildReport(
   startedAt: Date,
   opts: BenchOptions,
@@ -72,9 +116,9 @@ function buildReport(
   targets: TargetResult[],
 ): BenchReport {
   const [direct, reference, gateway] = targets;
-  if (!direct || !reference || !gateway) throw new Error("expected three targets");
-  const trio: Trio = { direct, reference, gateway };
-  const { out: _out, openLoopRate, ...settings } = opts;
+  const checks =
+    direct && reference && gateway ? buildChecks({ direct, reference, gateway } satisfies Trio) : [];
+  const { out: _out, openLoopRate, sections, ...settings } = opts;
   return {
     startedAt: startedAt.toISOString(),
     machine: {
@@ -85,8 +129,10 @@ function buildReport(
       clockTicksPerSecond: clockTicksPerSecond(),
     },
     settings: { ...settings, openLoopRate: targets[0]?.openLoop?.rate ?? openLoopRate ?? 0 },
+    sections: [...sections],
     targets,
-    checks: buildChecks(trio),
+    checks,
+    scenarios: {},
   };
 }
 
@@ -110,16 +156,19 @@ async function main(): Promise<number> {
       `bench: WARNING: the machine is already ${pct}% busy before the bench starts; figures will be noisy\n`,
     );
   }
-  const fleet = await startFleet({ root: ROOT, logDir: join(RESULTS, "logs") }, pinning);
-  const ctx: MeasureContext = { root: ROOT, pinning, opts, simPid: fleet.sim.pid };
-  const results = await measureAll(targetsOf(fleet), ctx);
+  const logDir = join(RESULTS, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const results = opts.sections.includes("core") ? await runCore({ root: ROOT, pinning, opts }) : [];
+  const { done, failed } = await runScenarios({ root: ROOT, pinning, opts, logDir });
   const report = buildReport(startedAt, opts, pinning.enabled, results);
   report.machine.backgroundCpuPct = Math.round(background * 1000) / 10;
+  report.scenarios = done;
+  if (Object.keys(failed).length > 0) report.failedScenarios = failed;
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(renderMarkdown(report));
   process.stderr.write(`bench: wrote ${opts.out}\n`);
-  return 0;
+  return Object.keys(failed).length > 0 ? 1 : 0;
 }
 
 main()

@@ -7,7 +7,7 @@ import { registerReloadRoute } from "./http/admin-routes.js";
 import { buildHttpServer } from "./http/server.js";
 import { createJobs } from "./jobs/runtime.js";
 import { createObservability, type Observability } from "./observability/index.js";
-import { createLogging, type Logger } from "./observability/logger.js";
+import { accessLogFrom, createLogging, type Logger } from "./observability/logger.js";
 import { buildPolicy } from "./policy/build.js";
 import type { Gate } from "./policy/gate.js";
 import { buildPools } from "./routing/build.js";
@@ -56,7 +56,7 @@ export function buildRouter(
 /** The composition root: one config in, one running gateway out. Many can live in one process. */
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logging = opts.logger
-    ? { logger: opts.logger, access: opts.logger, flush: () => {} }
+    ? { logger: opts.logger, access: accessLogFrom(opts.logger), flush: () => {} }
     : createLogging({ level: config.logging.level, logPrompts: config.logging.logPrompts });
   const { logger } = logging;
   const observability = await createObservability(config, logger);

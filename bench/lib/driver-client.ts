@@ -1,12 +1,20 @@
 import { join } from "node:path";
+import type { AffinityResult } from "./affinity-driver.js";
+import type { JobsResult } from "./jobs-driver.js";
 import { type Pinning, pinned } from "./pinning.js";
 import { runCaptured } from "./processes.js";
-import type { OpenLoopResult, StreamProbeResult } from "./types.js";
+import type { OpenLoopResult, Percentiles, StreamProbeResult } from "./types.js";
 
-/** Runs bench/load-driver.ts as a child on the load CPU and returns the JSON line it prints. */
-async function runDriver(root: string, pinning: Pinning, args: string[], seconds: number): Promise<unknown> {
+/** Runs bench/load-driver.ts as a child (on the load CPU unless told) and returns the JSON line it prints. */
+async function runDriver(
+  root: string,
+  pinning: Pinning,
+  args: string[],
+  seconds: number,
+  cpu = pinning.loadCpu,
+): Promise<unknown> {
   const nodeArgs = ["--import", "tsx", join(root, "bench", "load-driver.ts"), ...args];
-  const [cmd, argv] = pinned(pinning, pinning.loadCpu, process.execPath, nodeArgs);
+  const [cmd, argv] = pinned(pinning, cpu, process.execPath, nodeArgs);
   const out = await runCaptured(cmd, argv, { cwd: root, timeoutMs: (seconds + 60) * 1000 });
   const line = out.stdout.trim().split("\n").pop() ?? "";
   if (out.code !== 0 || !line.startsWith("{")) {
@@ -64,4 +72,47 @@ export async function streamProbe(
     String(run.maxTokens),
   ];
   return (await runDriver(root, pinning, args, run.seconds)) as StreamProbeResult;
+}
+
+export interface AffinityRun {
+  port: number;
+  prompts: number;
+  rounds: number;
+  phraseRepeats: number;
+}
+
+export async function affinityWorkload(
+  root: string,
+  pinning: Pinning,
+  run: AffinityRun,
+): Promise<AffinityResult> {
+  const args = ["affinity", "--port", String(run.port), "--prompts", String(run.prompts)];
+  args.push("--rounds", String(run.rounds), "--repeats", String(run.phraseRepeats));
+  return (await runDriver(root, pinning, args, 120)) as AffinityResult;
+}
+
+export interface JobsRun {
+  port: number;
+  count: number;
+  concurrency: number;
+  body: string;
+  timeoutSeconds: number;
+}
+
+export async function jobsEndToEnd(root: string, pinning: Pinning, run: JobsRun): Promise<JobsResult> {
+  const args = ["jobs", "--port", String(run.port), "--count", String(run.count)];
+  args.push("--concurrency", String(run.concurrency), "--body", run.body);
+  args.push("--seconds", String(run.timeoutSeconds));
+  return (await runDriver(root, pinning, args, run.timeoutSeconds)) as JobsResult;
+}
+
+/** Sequential PINGs through ioredis from a Node child on `cpu` (the gateway's CPU: its path to Redis). */
+export async function redisPing(
+  root: string,
+  pinning: Pinning,
+  port: number,
+  cpu: number,
+): Promise<{ rttUs: Percentiles }> {
+  const args = ["redis-ping", "--port", String(port), "--count", "2000"];
+  return (await runDriver(root, pinning, args, 30, cpu)) as { rttUs: Percentiles };
 }

@@ -145,3 +145,12 @@ export function installCleanup(): void {
     });
   }
 }
+
+/** SIGTERM one child, SIGKILL it if it is still running after graceMs. */
+export async function stopOne(m: Managed, graceMs = 3000): Promise<void> {
+  if (exited(m.child)) return;
+  m.child.kill("SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && !exited(m.child)) await sleep(25);
+  if (!exited(m.child)) m.child.kill("SIGKILL");
+}

@@ -1,4 +1,5 @@
 import { batchedShare } from "./checks.js";
+import { renderScenario } from "./scenario.js";
 import type { BenchReport, Percentiles, TargetResult, WrkResult } from "./types.js";
 
 const ms = (us: number) => (us / 1000).toFixed(3);
@@ -55,22 +56,18 @@ function background(report: BenchReport): string {
 
 function placement(report: BenchReport): string {
   if (!report.machine.pinned) return "not pinned (no taskset or a single CPU): figures share CPUs";
-  return "proxy/gateway pinned to CPU 1; sim, wrk and drivers on CPU 0; for direct, the sim on CPU 1";
+  return "proxy/gateway pinned to CPU 1; sims, redis-server, wrk and drivers on CPU 0; for direct, the sim on CPU 1";
 }
 
-export function renderMarkdown(report: BenchReport): string {
+function renderCore(report: BenchReport): string[] {
+  if (report.targets.length === 0) return [];
   const header = `| | ${report.targets.map((t) => `${t.label} (${t.processUnderTest})`).join(" | ")} |`;
   const align = `|---|${report.targets.map(() => "---:").join("|")}|`;
   const body = rows(report).map(([name, cell]) => `| ${name} | ${report.targets.map(cell).join(" | ")} |`);
   const checks = report.checks.map(
     (c) => `| ${c.name} | ${c.measured} | ${c.limit} | ${c.pass ? "PASS" : "FAIL"} |`,
   );
-  const s = report.settings;
   return [
-    `## Switchyard bench, ${report.startedAt}`,
-    "",
-    `${placement(report)}. wrk ${s.seconds}s per run (1 thread), streaming ${s.streamSeconds}s per run with itl=${s.itlMs} ms and max_tokens ${s.streamMaxTokens}; node ${report.machine.node}.${background(report)}`,
-    "",
     header,
     align,
     ...body,
@@ -83,5 +80,22 @@ export function renderMarkdown(report: BenchReport): string {
     "|---|---:|---:|:---:|",
     ...checks,
     "",
+  ];
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const s = report.settings;
+  const busy = (report.machine.backgroundCpuPct ?? 0) > 5;
+  const failed = Object.entries(report.failedScenarios ?? {}).map(
+    ([name, why]) => `### ${name}: could not run\n\n${why.split("\n")[0] ?? ""}\n`,
+  );
+  return [
+    `## Switchyard bench, ${report.startedAt}`,
+    "",
+    `${placement(report)}. Sections: ${report.sections.join(", ")}. wrk ${s.seconds}s per run (1 thread), streaming ${s.streamSeconds}s per run with itl=${s.itlMs} ms and max_tokens ${s.streamMaxTokens}; node ${report.machine.node}.${background(report)}`,
+    "",
+    ...renderCore(report),
+    ...Object.values(report.scenarios).map((sc) => renderScenario(sc, busy)),
+    ...failed,
   ].join("\n");
 }

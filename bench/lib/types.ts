@@ -1,3 +1,5 @@
+import type { Section } from "./args.js";
+
 /** Shapes shared by the bench orchestrator, its child drivers and the report. Times are microseconds. */
 
 export type TargetName = "direct" | "reference" | "gateway";
@@ -82,6 +84,18 @@ export interface TargetCheck {
   pass: boolean;
 }
 
+/** One scenario's section of the report: a table of its targets, its checks, and raw figures for JSON. */
+export interface ScenarioResult {
+  section: Exclude<Section, "core">;
+  title: string;
+  /** Lines printed under the title (what was compared, how). */
+  notes: string[];
+  table: { header: string[]; rows: string[][] };
+  checks: TargetCheck[];
+  /** Everything measured, for latest.json. */
+  data: Record<string, unknown>;
+}
+
 export interface BenchReport {
   startedAt: string;
   machine: {
@@ -94,6 +108,13 @@ export interface BenchReport {
     backgroundCpuPct?: number;
   };
   settings: Record<string, number | string | boolean>;
+  /** The sections this run measured (`core` = the three targets below). */
+  sections: string[];
+  /** The three-target comparison (empty when `core` was not run). */
   targets: TargetResult[];
   checks: TargetCheck[];
+  /** The scenarios of issues 3, 5, 6, 7 that ran, by section name. */
+  scenarios: Record<string, ScenarioResult>;
+  /** Scenarios that could not run, with the reason. */
+  failedScenarios?: Record<string, string>;
 }

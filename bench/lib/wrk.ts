@@ -10,6 +10,10 @@ export interface WrkRun {
   seconds: number;
   body: string;
   fault?: string;
+  /** Request path; `/v1/chat/completions` unless given. */
+  path?: string;
+  /** Sent as `authorization: Bearer <apiKey>`. */
+  apiKey?: string;
 }
 
 interface WrkJson {
@@ -47,9 +51,9 @@ function parseWrk(stdout: string, stderr: string, connections: number): WrkResul
   };
 }
 
-/** One closed-loop wrk run (one thread, `connections` connections) against POST /v1/chat/completions. */
+/** One closed-loop wrk run (one thread, `connections` connections): POST /v1/chat/completions or `run.path`. */
 export async function runWrk(run: WrkRun, pinning: Pinning, benchDir: string): Promise<WrkResult> {
-  const url = `http://127.0.0.1:${run.port}/v1/chat/completions`;
+  const url = `http://127.0.0.1:${run.port}${run.path ?? "/v1/chat/completions"}`;
   const args = [
     "-t1",
     `-c${run.connections}`,
@@ -61,7 +65,12 @@ export async function runWrk(run: WrkRun, pinning: Pinning, benchDir: string): P
     url,
   ];
   const [cmd, argv] = pinned(pinning, pinning.loadCpu, "wrk", args);
-  const env = { ...process.env, BENCH_BODY: run.body, BENCH_FAULT: run.fault ?? "" };
+  const env = {
+    ...process.env,
+    BENCH_BODY: run.body,
+    BENCH_FAULT: run.fault ?? "",
+    BENCH_KEY: run.apiKey ?? "",
+  };
   const out = await runCaptured(cmd, argv, { cwd: benchDir, env, timeoutMs: (run.seconds + 30) * 1000 });
   if (out.code !== 0) throw new Error(`wrk exited with ${out.code}:\n${out.stderr}`);
   return parseWrk(out.stdout, out.stderr, run.connections);

@@ -1,6 +1,7 @@
 -- wrk script for the Switchyard bench: POSTs one small chat completion per request and, when done,
 -- prints one JSON line with latency percentiles in microseconds (wrk's own summary rounds them).
--- The body and an optional x-sim-fault header come from the environment (BENCH_BODY, BENCH_FAULT).
+-- The body, an optional x-sim-fault header and an optional API key (sent as `Authorization: Bearer`)
+-- come from the environment (BENCH_BODY, BENCH_FAULT, BENCH_KEY). The path is the URL's.
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -10,6 +11,11 @@ wrk.body = os.getenv("BENCH_BODY")
 local fault = os.getenv("BENCH_FAULT")
 if fault ~= nil and fault ~= "" then
   wrk.headers["x-sim-fault"] = fault
+end
+
+local key = os.getenv("BENCH_KEY")
+if key ~= nil and key ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. key
 end
 
 function done(summary, latency, requests)

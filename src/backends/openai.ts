@@ -174,7 +174,7 @@ async function readBody(
 }
 
 /** Bodies up to this size are fully parsed to check them; larger ones (embeddings) only have their usage read. */
-const FULL_PARSE_LIMIT = 16 * 1024;
+const FULL_PARSE_LIMIT = 2 * 1024;
 
 /**
  * The usage of a JSON answer, undefined when it has none, false when the text is not a JSON object.

@@ -7,7 +7,7 @@ import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
 import type { JobsRuntime } from "../jobs/runtime.js";
 import type { Observability } from "../observability/index.js";
-import type { Logger } from "../observability/logger.js";
+import type { AccessLog, Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import type { Store } from "../store/types.js";
@@ -31,7 +31,7 @@ export interface HttpDeps {
   router: Router;
   logger: Logger;
   /** Writes the per-request access lines (fixed fields only, so it skips redaction). */
-  accessLogger: Logger;
+  accessLogger: AccessLog;
   /** Requests in flight, so shutdown can cut what outlives the grace period. */
   inFlight: Set<RequestContext>;
   isDraining(): boolean;
@@ -197,8 +197,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   return app;
 }
 
-function accessLog(logger: Logger, method: string, route: string, status: number, ctx: RequestContext): void {
-  const line: Record<string, unknown> = {
+function accessLog(log: AccessLog, method: string, route: string, status: number, ctx: RequestContext): void {
+  const line: Record<string, string | number> = {
     trace_id: ctx.traceId,
     span_id: ctx.spanId,
     request_id: ctx.requestId,
@@ -215,5 +215,5 @@ function accessLog(logger: Logger, method: string, route: string, status: number
     line.output_tokens = ctx.usage.completion_tokens;
   }
   if (ctx.errorCode) line.error_code = ctx.errorCode;
-  logger.info(line, "request");
+  log.write(line);
 }

@@ -35,11 +35,21 @@ export const PROMPT_PATHS = [
 /** Paths that never reach a log line by default: credentials and prompt text. */
 export const REDACT_PATHS = [...SECRET_PATHS, ...PROMPT_PATHS];
 
+/** Writes one access line per request: a flat object of numbers and short strings. */
+export interface AccessLog {
+  write(fields: Record<string, string | number>): void;
+}
+
+/** An access log on top of any pino logger (used when a caller brings its own logger). */
+export function accessLogFrom(logger: Logger): AccessLog {
+  return { write: (fields) => logger.info(fields, "request") };
+}
+
 export interface Logging {
   /** Lifecycle and error lines, with secrets and prompt text redacted wherever they appear. */
   logger: Logger;
-  /** Access lines: built from fixed fields that never hold secrets, so they skip the redaction pass. */
-  access: Logger;
+  /** Access lines: built from fixed fields that never hold secrets, so they skip pino's serialiser. */
+  access: AccessLog;
   /** Writes out whatever is buffered (call before exit). */
   flush(): void;
 }
@@ -70,7 +80,21 @@ export function createLogging(opts: {
     },
     dest,
   );
-  const access = pino(base(opts.level), dest);
+  const infoEnabled = logger.isLevelEnabled("info");
+  // The same line pino would write, built in one JSON.stringify: this runs once per request.
+  const access: AccessLog = {
+    write(fields) {
+      if (!infoEnabled) return;
+      const line = JSON.stringify({
+        level: "info",
+        time: new Date().toISOString(),
+        service: "switchyard",
+        ...fields,
+        msg: "request",
+      });
+      dest.write(`${line}\n`);
+    },
+  };
   const timer = sonic ? setInterval(() => sonic.flush(), 100) : undefined;
   timer?.unref();
   return {

@@ -1,0 +1,134 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Pool } from "undici";
+import { nowUs } from "./stats.js";
+
+/**
+ * End-to-end jobs (issue 7): submit `count` jobs from `concurrency` clients, wait until no job is
+ * PENDING or RUNNING, then page through the SUCCESS list for the count and the last `finished_at`.
+ * Completed jobs/s = succeeded ÷ (last finished_at − first submission). Waiting polls two one-item
+ * list pages every 50 ms, so the poll costs the gateway next to nothing.
+ */
+export interface JobsOptions {
+  port: number;
+  count: number;
+  concurrency: number;
+  body: string;
+  timeoutSeconds: number;
+}
+
+export interface JobsResult {
+  submitted: number;
+  accepted: number;
+  submitErrors: number;
+  submitSeconds: number;
+  submitsPerSecond: number;
+  succeeded: number;
+  failed: number;
+  timedOut: boolean;
+  /** First submission to the last job's finished_at. */
+  endToEndSeconds: number;
+  completedPerSecond: number;
+}
+
+interface Page {
+  data: Array<{ id: string; finished_at: string | null }>;
+  has_more: boolean;
+  last_id: string | null;
+}
+
+async function getJson(pool: Pool, path: string): Promise<Page> {
+  const res = await pool.request({ path, method: "GET" });
+  const text = await res.body.text();
+  if (res.statusCode !== 200)
+    throw new Error(`GET ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as Page;
+}
+
+async function submit(pool: Pool, opts: JobsOptions, n: number): Promise<{ ok: number; errors: number }> {
+  let next = 0;
+  let ok = 0;
+  let errors = 0;
+  const headers = { "content-type": "application/json" };
+  const client = async () => {
+    while (next < n) {
+      next++;
+      try {
+        const res = await pool.request({ path: "/v1/jobs", method: "POST", headers, body: opts.body });
+        await res.body.text();
+        if (res.statusCode === 202) ok++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, client));
+  return { ok, errors };
+}
+
+/** Waits until no job is PENDING or RUNNING; false when the deadline passed first. */
+async function drained(pool: Pool, deadlineUs: number): Promise<boolean> {
+  while (nowUs() < deadlineUs) {
+    const [pending, running] = await Promise.all([
+      getJson(pool, "/v1/jobs?status=PENDING&limit=1"),
+      getJson(pool, "/v1/jobs?status=RUNNING&limit=1"),
+    ]);
+    if (pending.data.length === 0 && running.data.length === 0) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
+/** Jobs with `status` and the latest finished_at among them (epoch ms). */
+async function tally(pool: Pool, status: string): Promise<{ count: number; lastFinishedMs: number }> {
+  let count = 0;
+  let lastFinishedMs = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page: Page = await getJson(
+      pool,
+      `/v1/jobs?status=${status}&limit=100${after === null ? "" : `&after=${after}`}`,
+    );
+    count += page.data.length;
+    for (const j of page.data) {
+      if (j.finished_at !== null) lastFinishedMs = Math.max(lastFinishedMs, Date.parse(j.finished_at));
+    }
+    if (!page.has_more || page.last_id === null) return { count, lastFinishedMs };
+    after = page.last_id;
+  }
+}
+
+export async function runJobs(opts: JobsOptions): Promise<JobsResult> {
+  const pool = new Pool(`http://127.0.0.1:${opts.port}`, { connections: opts.concurrency + 2 });
+  try {
+    const deadlineUs = nowUs() + opts.timeoutSeconds * 1e6;
+    const warmup = Math.min(200, Math.ceil(opts.count / 10));
+    await submit(pool, opts, warmup); // connections, JIT, SQLite pages; not counted
+    await drained(pool, deadlineUs);
+    const before = (await tally(pool, "SUCCESS")).count;
+    const startMs = Date.now();
+    const t0 = nowUs();
+    const { ok, errors } = await submit(pool, opts, opts.count);
+    const submitSeconds = (nowUs() - t0) / 1e6;
+    const timedOut = !(await drained(pool, deadlineUs));
+    const success = await tally(pool, "SUCCESS");
+    const failed = await tally(pool, "FAILED");
+    const succeeded = success.count - before;
+    const endMs = timedOut ? Date.now() : success.lastFinishedMs;
+    const endToEndSeconds = Math.max(0.001, (endMs - startMs) / 1000);
+    return {
+      submitted: opts.count,
+      accepted: ok,
+      submitErrors: errors,
+      submitSeconds,
+      submitsPerSecond: ok / submitSeconds,
+      succeeded,
+      failed: failed.count,
+      timedOut,
+      endToEndSeconds,
+      completedPerSecond: succeeded / endToEndSeconds,
+    };
+  } finally {
+    await pool.destroy();
+  }
+}
