@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ANONYMOUS, type Principal } from "../auth/principal.js";
 import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
@@ -27,9 +28,12 @@ const ROUTES: ReadonlyArray<[string, Operation]> = [
 export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
   app.register(async (v1) => {
     // Every /v1 route authenticates first, before its body is read.
-    v1.addHook("onRequest", async (request) => {
-      request.principal = await deps.gate.authenticate(request.headers);
-    });
+    // With auth.mode none everyone is the anonymous principal: no hook, no promise per request.
+    if (!deps.gate.open) {
+      v1.addHook("onRequest", async (request) => {
+        request.principal = await deps.gate.authenticate(request.headers);
+      });
+    }
     for (const [url, op] of ROUTES) {
       v1.post(url, (request, reply) => handle(op, request, reply, deps));
     }
@@ -37,10 +41,15 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       object: "list",
       data: deps.router
         .models()
-        .filter((p) => request.principal.allowedModels?.includes(p.name) ?? true)
+        .filter((p) => principalOf(request).allowedModels?.includes(p.name) ?? true)
         .map((p) => ({ id: p.name, object: "model", created: 0, owned_by: "switchyard", type: p.type })),
     }));
   });
+}
+
+/** The caller: set by the auth hook, or anonymous when no credentials are checked. */
+function principalOf(request: FastifyRequest): Principal {
+  return request.principal ?? ANONYMOUS;
 }
 
 /** The request's deadline: the operation's default, or the header's value capped by `deadlines.maxMs`. */
@@ -86,13 +95,15 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
   const body = validateBody(op, request.body);
   const model = body.model as string;
   deps.router.resolve(op, model);
-  const ticket = await deps.gate.admit(request.principal, op, model, body);
+  const principal = principalOf(request);
+  const admitted = deps.gate.admit(principal, op, model, body);
+  const ticket = admitted instanceof Promise ? await admitted : admitted;
   ctx.ticket = ticket;
   for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
   const stream = op !== "embedding" && body.stream === true;
   const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
   // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
-  const idemCall = { principalId: request.principal.id, body: request.rawBody, stream };
+  const idemCall = { principalId: principal.id, body: request.rawBody, stream };
   const execute = runIdempotent(deps.idempotency, request.headers["idempotency-key"], idemCall, (r, c) =>
     deps.router.execute(r, c),
   );
@@ -105,8 +116,7 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
       stream,
       clientWantsStreamUsage: opts?.include_usage === true,
       // A principal's own priority class wins over what the request asks for.
-      priority:
-        request.principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
+      priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
       forwardHeaders: forwardHeaders(request, server.forwardHeaders),
     },
     ctx,

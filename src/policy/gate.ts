@@ -47,13 +47,27 @@ export interface GateDeps {
 
 const NOTHING: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** The ticket of a request nothing limits: nothing to settle, no headers. */
+const FREE_TICKET: Ticket = Object.freeze({ headers: NOTHING, finish: () => {} });
+
 /**
  * The one policy gate every front door (HTTP, gRPC, job submission) passes before the router:
  * authentication, the model allow-list, and rate limits, budgets and concurrency, reserved before
  * the call and settled to real usage after it.
  */
 export class Gate {
-  constructor(private readonly d: GateDeps) {}
+  /** True when the config sets no limit anywhere (per-key limits may still come with a principal). */
+  private readonly unlimited: boolean;
+
+  constructor(private readonly d: GateDeps) {
+    const l = d.limits;
+    this.unlimited = !l.global && !l.perKeyDefaults && Object.keys(l.models).length === 0;
+  }
+
+  /** True when no credentials are checked (auth.mode none): every caller is anonymous. */
+  get open(): boolean {
+    return this.d.authenticator.mode === "none";
+  }
 
   authenticate(headers: AuthHeaders): Promise<Principal> {
     return this.d.authenticator.authenticate(headers);
@@ -64,13 +78,29 @@ export class Gate {
   }
 
   /** Checks the allow-list and takes what the limits require; throws 403 / 429 / 503. */
-  async admit(
+  /**
+   * Checks the allow-list and takes what the limits require; throws 403 / 429 / 503. Returns the
+   * ticket directly (no promise) when nothing limits the request and no usage is recorded for it,
+   * so the common unlimited path costs no extra turn of the event loop.
+   */
+  admit(
+    principal: Principal,
+    op: Operation,
+    model: string,
+    body: Record<string, unknown>,
+  ): Ticket | Promise<Ticket> {
+    checkModelAllowed(principal, model);
+    if (this.unlimited && principal.kind !== "key" && Object.keys(principal.limits).length === 0)
+      return FREE_TICKET;
+    return this.admitLimited(principal, op, model, body);
+  }
+
+  private async admitLimited(
     principal: Principal,
     op: Operation,
     model: string,
     body: Record<string, unknown>,
   ): Promise<Ticket> {
-    checkModelAllowed(principal, model);
     const { limits, store } = this.d;
     const plan = planReservation(limits, principal, model, () =>
       estimateRequest(op, body, limits.defaultMaxTokensEstimate),
