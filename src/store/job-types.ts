@@ -3,7 +3,7 @@
  * implements these two interfaces with the same semantics; the job state machine lives in
  * `src/jobs/`, which only talks to the store through them.
  */
-import type { PrincipalLimits } from "../auth/principal.js";
+import type { Principal } from "../auth/principal.js";
 
 export const JOB_STATUSES = ["PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELLED"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -11,15 +11,8 @@ export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["SUCCESS", "FA
 
 export type JobType = "chat.completion" | "completion" | "embedding";
 
-/** The principal that submitted a job, as stored with it (auth happened at submit time). */
-export interface StoredPrincipal {
-  readonly id: string;
-  readonly kind: "key" | "jwt" | "anonymous";
-  readonly name: string;
-  readonly allowedModels?: readonly string[];
-  readonly limits: PrincipalLimits;
-  readonly priority?: string;
-}
+/** The principal that submitted a job, stored with it (auth happened at submit time): the same shape. */
+export type StoredPrincipal = Principal;
 
 /** The error of one failed attempt. */
 export interface AttemptError {

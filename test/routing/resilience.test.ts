@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { load } from "../helpers/load.js";
 import { type Running, startGateway, startSim } from "../helpers/proc.js";
 
 // Several `switchyard sim` processes with fault injection behind one gateway process.
@@ -46,20 +47,6 @@ async function received(sim: Running): Promise<number> {
 async function attempts(sim: Running, id: string): Promise<number> {
   const { status, json } = await call(sim.url, `/sim/requests/${id}`);
   return status === 200 ? Number(json.attempts) : 0;
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
 }
 
 function p99(xs: number[]): number {
@@ -196,7 +183,7 @@ describe("retries with a budget", () => {
     });
     try {
       await setFaults(flaky, { errorRate: 0.5, errorStatus: 503 });
-      const statuses = await pool(
+      const statuses = await load(
         1000,
         20,
         async () => (await call(gw.url, "/v1/chat/completions", { body: chat() })).status,
@@ -229,7 +216,7 @@ describe("retries with a budget", () => {
     });
     try {
       await setFaults(bad, { errorRate: 1, errorStatus: 503 });
-      await pool(200, 10, () => call(gw.url, "/v1/chat/completions", { body: chat() }));
+      await load(200, 10, () => call(gw.url, "/v1/chat/completions", { body: chat() }));
       const seen = await received(bad);
       assert.ok(seen <= 200 * 1.1 + 1, `upstream saw ${seen} requests for 200 (no more than 10% retries)`);
     } finally {
@@ -259,9 +246,9 @@ describe("hedging", () => {
     });
     const measure = async (gw: Running) => {
       // Warm up connections and JIT first, so the tail measures hedging rather than process start.
-      await pool(24, 4, () => call(gw.url, "/v1/chat/completions", { body: chat() }));
+      await load(24, 4, () => call(gw.url, "/v1/chat/completions", { body: chat() }));
       await Promise.all([resetStats(fast), resetStats(slow)]);
-      return pool(120, 4, async () => {
+      return load(120, 4, async () => {
         const t0 = performance.now();
         const r = await call(gw.url, "/v1/chat/completions", { body: chat() });
         assert.equal(r.status, 200);
