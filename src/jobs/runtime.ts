@@ -76,10 +76,20 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
       const now = Date.now();
       await store.jobs.purge(now - cfg.retentionMs);
       await store.idempotency.purge(now);
+      await republishStale(now);
     } catch (err) {
       deps.logger.warn({ err }, "purging finished jobs failed");
     }
   };
+  // A job row and its queue message are written one after the other: a crash between the two
+  // leaves a PENDING job on no queue. Re-publishing PENDING jobs that have not moved for a while
+  // repairs that; a job whose message is still queued is not duplicated (publishes are idempotent by id).
+  const republishStale = async (now: number) => {
+    const stale = await store.jobs.stalePending(now - cfg.leaseMs, 500);
+    for (const job of stale) await service.publish(job);
+    if (stale.length > 0) deps.logger.info({ jobs: stale.length }, "re-published PENDING jobs missing from the queue");
+  };
+  void republishStale(Date.now()).catch((err: unknown) => deps.logger.warn({ err }, "re-publishing stale jobs failed"));
   const timer = setInterval(() => void purge(), cfg.purgeIntervalMs);
   timer.unref();
   let closed = false;

@@ -126,6 +126,8 @@ export interface JobRepository {
   statuses(ids: readonly string[]): Promise<Map<string, JobStatus>>;
   /** Deletes finished jobs whose `finishedAt` is before `before`; returns how many. */
   purge(before: number): Promise<number>;
+  /** PENDING jobs not changed since `before`, oldest first (for re-publishing jobs a crash left off the queue). */
+  stalePending(before: number, limit: number): Promise<JobRecord[]>;
 }
 
 export type IdempotencyAcquire =

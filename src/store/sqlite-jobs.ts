@@ -177,6 +177,10 @@ export class SqliteJobRepository implements JobRepository {
     return this.#stmts.purge.run(before).changes;
   }
 
+  async stalePending(before: number, limit: number): Promise<JobRecord[]> {
+    return (this.#stmts.stalePending.all(before, limit) as JobRow[]).map(toRecord);
+  }
+
   get open(): boolean {
     return this.#db.open;
   }
@@ -226,6 +230,7 @@ function prepare(db: Database.Database) {
     ),
     webhook: db.prepare("UPDATE jobs SET webhook_state = ?, updated_at = ? WHERE id = ?"),
     purge: db.prepare("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?"),
+    stalePending: db.prepare("SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < ? ORDER BY updated_at LIMIT ?"),
     idemGet: db.prepare<[string, string, number], { fingerprint: string; response: string | null }>(
       "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ? AND expires_at > ?",
     ),
