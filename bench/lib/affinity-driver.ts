@@ -60,7 +60,8 @@ async function ttft(port: number, payload: string): Promise<number | undefined> 
     headers: { "content-type": "application/json" },
     body: payload,
   });
-  // The first chunk of a chat stream carries the role and `"content":""` before any prefill: skip it.
+  // A chat stream opens with a role chunk (`"content":""`); the sim sends it with the first token, at the
+  // end of prefill, but a server may send it earlier, so only non-empty content counts.
   let first: number | undefined;
   let seen = "";
   for await (const chunk of res.body) {

@@ -76,6 +76,7 @@ export async function streamProbe(
 
 export interface AffinityRun {
   port: number;
+  model: string;
   prompts: number;
   rounds: number;
   phraseRepeats: number;
@@ -86,7 +87,15 @@ export async function affinityWorkload(
   pinning: Pinning,
   run: AffinityRun,
 ): Promise<AffinityResult> {
-  const args = ["affinity", "--port", String(run.port), "--prompts", String(run.prompts)];
+  const args = [
+    "affinity",
+    "--port",
+    String(run.port),
+    "--model",
+    run.model,
+    "--prompts",
+    String(run.prompts),
+  ];
   args.push("--rounds", String(run.rounds), "--repeats", String(run.phraseRepeats));
   return (await runDriver(root, pinning, args, 120)) as AffinityResult;
 }

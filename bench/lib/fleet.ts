@@ -87,7 +87,8 @@ export function freePort(): Promise<number> {
 /** File system type of a folder (`ext4`, `tmpfs`…): SQLite's fsync cost depends on it. */
 export function fsType(dir: string): string {
   try {
-    return execFileSync("stat", ["-f", "-c", "%T", dir], { encoding: "utf8" }).trim();
+    const out = execFileSync("findmnt", ["-n", "-o", "FSTYPE", "--target", dir], { encoding: "utf8" });
+    return out.trim() || "unknown";
   } catch {
     return "unknown";
   }

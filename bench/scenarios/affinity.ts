@@ -54,6 +54,7 @@ async function runOne(ctx: ScenarioContext, b: (typeof BALANCERS)[number]): Prom
     });
     const result = await affinityWorkload(ctx.root, ctx.pinning, {
       port: gw.port,
+      model: "m",
       prompts: PROMPTS,
       rounds: ROUNDS,
       phraseRepeats: PHRASE_REPEATS,

@@ -9,6 +9,7 @@ import { jobsEndToEnd } from "../lib/driver-client.js";
 import { baseGatewayConfig, fsType, ScenarioFleet } from "../lib/fleet.js";
 import type { JobsResult } from "../lib/jobs-driver.js";
 import { CHAT_BODY } from "../lib/measure.js";
+import { cpuTimeUs } from "../lib/proc-stats.js";
 import { measureInterleaved, type WrkFigures } from "../lib/rounds.js";
 import { fmtMs, fmtPct, progress, type ScenarioContext, type ScenarioResult } from "../lib/scenario.js";
 
@@ -16,7 +17,7 @@ const WORKERS = 16;
 const CLIENTS = 16;
 const JOB_BODY = JSON.stringify({ type: "chat.completion", request: JSON.parse(CHAT_BODY) as unknown });
 
-function rows(sync: WrkFigures, submit: WrkFigures, e2e: JobsResult): string[][] {
+function rows(sync: WrkFigures, submit: WrkFigures, e2e: JobsResult, e2eCpuBusy: number): string[][] {
   const syncRps = sync.c16.rps;
   const ratio = (x: number) => `${x.toFixed(0)}/s (${fmtPct(x / syncRps)} of sync)`;
   return [
@@ -44,6 +45,11 @@ function rows(sync: WrkFigures, submit: WrkFigures, e2e: JobsResult): string[][]
       "gateway CPU µs/request: sync / submit (c16)",
       `${sync.cpuUsPerRequest.toFixed(1)} / ${submit.cpuUsPerRequest.toFixed(1)}`,
       "",
+    ],
+    [
+      "gateway CPU busy: sync / submit (c16) / end to end",
+      `${fmtPct(sync.cpuBusy)} / ${fmtPct(submit.cpuBusy)} / ${fmtPct(e2eCpuBusy)}`,
+      "below ~90%: the gateway waits (fsync, locks), not computes",
     ],
     ["errors (wrk runs)", String(sync.errors + submit.errors), ""],
   ];
@@ -85,6 +91,8 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
     progress(
       `jobs: end to end, ${ctx.opts.jobs} jobs from ${CLIENTS} clients, ${WORKERS} workers (≤ ${timeoutSeconds}s)`,
     );
+    const cpuBefore = cpuTimeUs(worker.pid);
+    const wallBefore = performance.now();
     const e2e = await jobsEndToEnd(ctx.root, ctx.pinning, {
       port: worker.port,
       count: ctx.opts.jobs,
@@ -92,6 +100,8 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
       body: JOB_BODY,
       timeoutSeconds,
     });
+    // Over the whole driver run (warm-up batch and the final paging included): a rough figure.
+    const e2eCpuBusy = (cpuTimeUs(worker.pid) - cpuBefore) / ((performance.now() - wallBefore) * 1000);
     const s = figures.get("sync") as WrkFigures;
     const sub = figures.get("submit") as WrkFigures;
     return {
@@ -103,7 +113,7 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
         `End to end: ${ctx.opts.jobs} jobs (after a small unreported warm-up batch) submitted by ${CLIENTS} clients to a gateway with`,
         `${WORKERS} in-process workers; completed/s = SUCCESS jobs ÷ (last finished_at − first submission).`,
       ],
-      table: { header: ["", "rate", "detail"], rows: rows(s, sub, e2e) },
+      table: { header: ["", "rate", "detail"], rows: rows(s, sub, e2e, e2eCpuBusy) },
       checks: [
         {
           name: "job submissions per second (workers: 0, c16)",
@@ -118,7 +128,14 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
           pass: e2e.completedPerSecond >= 1000 && !e2e.timedOut && e2e.succeeded === e2e.submitted,
         },
       ],
-      data: { sync: s, submit: sub, endToEnd: e2e, workers: WORKERS, clients: CLIENTS },
+      data: {
+        sync: s,
+        submit: sub,
+        endToEnd: e2e,
+        endToEndCpuBusy: e2eCpuBusy,
+        workers: WORKERS,
+        clients: CLIENTS,
+      },
     };
   } finally {
     await fleet.stop();
