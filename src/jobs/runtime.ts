@@ -87,9 +87,12 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
   const republishStale = async (now: number) => {
     const stale = await store.jobs.stalePending(now - cfg.leaseMs, 500);
     for (const job of stale) await service.publish(job);
-    if (stale.length > 0) deps.logger.info({ jobs: stale.length }, "re-published PENDING jobs missing from the queue");
+    if (stale.length > 0)
+      deps.logger.info({ jobs: stale.length }, "re-published PENDING jobs missing from the queue");
   };
-  void republishStale(Date.now()).catch((err: unknown) => deps.logger.warn({ err }, "re-publishing stale jobs failed"));
+  void republishStale(Date.now()).catch((err: unknown) =>
+    deps.logger.warn({ err }, "re-publishing stale jobs failed"),
+  );
   const timer = setInterval(() => void purge(), cfg.purgeIntervalMs);
   timer.unref();
   let closed = false;

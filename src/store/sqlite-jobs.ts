@@ -230,7 +230,9 @@ function prepare(db: Database.Database) {
     ),
     webhook: db.prepare("UPDATE jobs SET webhook_state = ?, updated_at = ? WHERE id = ?"),
     purge: db.prepare("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?"),
-    stalePending: db.prepare("SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < ? ORDER BY updated_at LIMIT ?"),
+    stalePending: db.prepare(
+      "SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+    ),
     idemGet: db.prepare<[string, string, number], { fingerprint: string; response: string | null }>(
       "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ? AND expires_at > ?",
     ),
