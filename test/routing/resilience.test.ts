@@ -240,7 +240,7 @@ describe("hedging", () => {
           endpoints: [endpoint(fast), endpoint(slow)],
           healthCheck: { enabled: false },
           outlier: { enabled: false },
-          hedge: { enabled, delayMs: 75, maxExtraRatio: 0.6 },
+          hedge: { enabled, delayMs: 75, maxExtraRatio: 0.9 },
         },
       },
     });
@@ -265,7 +265,7 @@ describe("hedging", () => {
         p99Off >= 3 * p99On,
         `p99 without hedging ${p99Off.toFixed(1)} ms, with ${p99On.toFixed(1)} ms`,
       );
-      assert.ok(upstream <= 120 * 1.6 + 10, `hedges stayed under the cap: upstream saw ${upstream} for 120`);
+      assert.ok(upstream <= 120 * 1.9 + 10, `hedges stayed under the cap: upstream saw ${upstream} for 120`);
     } finally {
       await off.stop();
       await on.stop();
