@@ -20,23 +20,6 @@ export interface KeyUsage {
   readonly lastUsedAt: number | null;
 }
 
-export interface KeyRecord {
-  /** `key_` + 24 random base32 characters; safe to show and log. */
-  readonly id: string;
-  readonly name: string;
-  /** The first 12 characters of the secret (`sk-sy-` + 6), for recognising a key in lists. */
-  readonly prefix: string;
-  /** SHA-256 of the secret, lower-case hex (64 characters). */
-  readonly hash: string;
-  /** Models this key may use; null means every model. */
-  readonly allowedModels: readonly string[] | null;
-  readonly limits: PrincipalLimits;
-  readonly createdAt: number;
-  readonly expiresAt: number | null;
-  readonly revokedAt: number | null;
-  readonly usage: KeyUsage;
-}
-
 /** What `keys.create` needs; the id, hash and prefix come from `auth/keys.ts` (`newKeyMaterial`). */
 export interface NewKey {
   readonly id: string;
@@ -47,6 +30,12 @@ export interface NewKey {
   readonly limits: PrincipalLimits;
   readonly createdAt: number;
   readonly expiresAt: number | null;
+}
+
+/** A stored key: what was created, plus its revocation and usage. */
+export interface KeyRecord extends NewKey {
+  readonly revokedAt: number | null;
+  readonly usage: KeyUsage;
 }
 
 /** One settled request's usage. Counts are non-negative integers. */

@@ -1,23 +1,8 @@
-import { request } from "undici";
+export { call, type Json } from "../helpers/http.js";
+
+import { call, type Json } from "../helpers/http.js";
+
 import type { Running } from "../helpers/proc.js";
-
-export type Json = Record<string, unknown>;
-
-export async function call(url: string, path: string, init: { method?: string; body?: unknown } = {}) {
-  const res = await request(`${url}${path}`, {
-    method: (init.method ?? (init.body === undefined ? "GET" : "POST")) as "GET",
-    headers: init.body === undefined ? {} : { "content-type": "application/json" },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.body.text();
-  let json: Json = {};
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    json = { text };
-  }
-  return { status: res.statusCode, json, text };
-}
 
 export const chat = (content = "hi", extra: Json = {}) => ({
   model: "m",

@@ -1,33 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { request } from "undici";
+import { call, type Json } from "../helpers/http.js";
 import { load } from "../helpers/load.js";
 import { type Running, startGateway, startSim } from "../helpers/proc.js";
 
 // Several `switchyard sim` processes with fault injection behind one gateway process.
-
-type Json = Record<string, unknown>;
-
-async function call(
-  url: string,
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-) {
-  const res = await request(`${url}${path}`, {
-    method: (init.method ?? (init.body === undefined ? "GET" : "POST")) as "GET",
-    headers: { "content-type": "application/json", ...init.headers },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await res.body.text();
-  let json: Json = {};
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    json = { text };
-  }
-  return { status: res.statusCode, headers: res.headers, json, text };
-}
 
 const chat = (extra: Json = {}) => ({
   model: "m",
