@@ -1,6 +1,9 @@
 #!/usr/bin/env sh
-# Installs the binaries the test suite drives as real processes (beyond Node packages):
-#   toxiproxy-server  TCP fault proxy (test/helpers/toxiproxy.ts), built with `go install`.
+# Installs the binaries the test suite drives as real processes (beyond Node packages), each built
+# with `go install` into $(go env GOPATH)/bin:
+#   toxiproxy-server  TCP fault proxy (test/helpers/toxiproxy.ts)
+#   nats-server       a current NATS server with JetStream (test/helpers/nats.ts); Debian's is 2.9
+#   grpcurl           a gRPC client in another language, for interoperability tests
 #
 # Idempotent: a binary already present at the pinned version is kept, so a reused machine skips the
 # build. Quiet on success (prints nothing); on failure the tool's output is shown and it exits non-zero.
@@ -8,39 +11,42 @@
 # in a private temp directory that is removed on exit.
 set -eu
 
-TOXIPROXY_MODULE="github.com/Shopify/toxiproxy/v2"
-TOXIPROXY_VERSION="v2.12.0"
-
 die() {
   printf 'install-test-deps: %s\n' "$*" >&2
   exit 1
 }
 
-command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build toxiproxy-server)"
+command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build the test servers)"
 
 gobin="$(go env GOPATH)/bin"
-target="$gobin/toxiproxy-server"
-
-# `toxiproxy-server -version` prints "toxiproxy-server version 2.12.0".
-if [ -x "$target" ] &&
-  [ "$("$target" -version 2>/dev/null || true)" = "toxiproxy-server version ${TOXIPROXY_VERSION#v}" ]; then
-  exit 0
-fi
-
 mkdir -p "$gobin"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-# The package is cmd/server, so `go install` names the binary `server`: build into a private GOBIN,
-# then move it into place under its real name (atomically, via a temp name in the same folder).
-# The version string is set the way Toxiproxy's own release build does.
-if ! GOBIN="$work" go install \
-  -ldflags "-s -w -X $TOXIPROXY_MODULE.Version=${TOXIPROXY_VERSION#v}" \
-  "$TOXIPROXY_MODULE/cmd/server@$TOXIPROXY_VERSION" >"$work/log" 2>&1; then
-  cat "$work/log" >&2
-  die "building toxiproxy-server $TOXIPROXY_VERSION failed"
-fi
-cp "$work/server" "$target.tmp.$$"
-chmod 0755 "$target.tmp.$$"
-mv -f "$target.tmp.$$" "$target"
+# install NAME PACKAGE@VERSION BUILT_NAME EXPECTED_VERSION_OUTPUT VERSION_FLAG [LDFLAGS]
+# Builds into a private GOBIN (the package's last path element names the binary), then moves it into
+# place under NAME atomically, via a temp name in the same folder. Skips when NAME already prints
+# the expected version.
+install() {
+  name="$1" pkg="$2" built="$3" expect="$4" flag="$5" ldflags="${6:-}"
+  target="$gobin/$name"
+  if [ -x "$target" ] && "$target" "$flag" 2>&1 | grep -qF "$expect"; then
+    return 0
+  fi
+  rm -rf "$work/bin" && mkdir -p "$work/bin"
+  if ! GOBIN="$work/bin" go install -ldflags "-s -w $ldflags" "$pkg" >"$work/log" 2>&1; then
+    cat "$work/log" >&2
+    die "building $name ($pkg) failed"
+  fi
+  cp "$work/bin/$built" "$target.tmp.$$"
+  chmod 0755 "$target.tmp.$$"
+  mv -f "$target.tmp.$$" "$target"
+}
+
+# Toxiproxy's package is cmd/server; its version string is set the way its own release build does.
+install toxiproxy-server "github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0" server \
+  "toxiproxy-server version 2.12.0" -version "-X github.com/Shopify/toxiproxy/v2.Version=2.12.0"
+install nats-server "github.com/nats-io/nats-server/v2@v2.15.2" nats-server "v2.15.2" --version
+install grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3" grpcurl "v1.9.3" -version \
+  "-X main.version=v1.9.3"
