@@ -263,6 +263,14 @@ export const configSchema = z
   .strict()
   .superRefine((cfg, ctx) => {
     checkRouting(cfg, ctx);
+    if (cfg.jobs.queue.kind === "sqlite" && (cfg.store.kind as string) !== "sqlite") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["jobs", "queue", "kind"],
+        message:
+          "the sqlite queue lives in the store's SQLite file: set store.kind to sqlite, or pick a networked queue",
+      });
+    }
     for (const [name, model] of Object.entries(cfg.models)) {
       model.fallbacks.forEach((fb, i) => {
         const target = cfg.models[fb];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queueConfigSchema } from "./queue/config.js";
 
 const ms = z.number().int().nonnegative();
 const positiveMs = z.number().int().positive();
@@ -54,6 +55,8 @@ export const jobsConfigSchema = z
     /** How long graceful stop lets running jobs finish before they are handed back to the queue. */
     stopGraceMs: ms.default(10_000),
     webhooks: webhookConfigSchema.prefault({}),
+    /** Where job messages wait for a worker: the store's SQLite file by default. */
+    queue: queueConfigSchema,
   })
   .strict();
 

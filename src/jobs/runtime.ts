@@ -38,7 +38,7 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
   const cfg = deps.config.jobs;
   const ownStore = deps.store ? undefined : await createStore(deps.config.store);
   const store = deps.store ?? ownStore!;
-  const queue = await createQueue(deps.config.store, { pollIntervalMs: cfg.pollIntervalMs });
+  const queue = await createQueue(cfg.queue, deps.config.store, { pollIntervalMs: cfg.pollIntervalMs });
   const signals = new JobSignals();
   const guard = new WebhookGuard(cfg.webhooks);
   const webhooks = new WebhookDispatcher({

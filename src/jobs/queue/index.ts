@@ -1,7 +1,9 @@
 /** The queue's public surface: the interface and the factory that picks an adapter from the store config. */
 import type { StoreConfig } from "../../store/config.js";
+import type { QueueConfig } from "./config.js";
 import type { Queue } from "./types.js";
 
+export { type QueueConfig, type QueueConfigInput, queueConfigSchema } from "./config.js";
 export type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
 
 export interface QueueOptions {
@@ -9,12 +11,22 @@ export interface QueueOptions {
 }
 
 /**
- * Opens the queue for a deployment. The embedded profile keeps it in the store's SQLite file; the
- * distributed adapters (NATS JetStream, Redis Streams) join here with their own config kinds.
+ * Opens the queue `jobs.queue` names. The embedded `sqlite` queue lives in the store's SQLite file;
+ * the distributed adapters connect to their broker. The adapter is loaded on demand.
  */
-export async function createQueue(store: StoreConfig, opts: QueueOptions = {}): Promise<Queue> {
-  switch (store.kind) {
+export async function createQueue(
+  queue: QueueConfig,
+  store: StoreConfig,
+  opts: QueueOptions = {},
+): Promise<Queue> {
+  switch (queue.kind) {
     case "sqlite": {
+      if (store.kind !== "sqlite") {
+        // The config schema refuses this combination; kept for callers that build configs by hand.
+        throw new Error(
+          "jobs.queue.kind sqlite keeps the queue in the store's SQLite file: it needs store.kind sqlite",
+        );
+      }
       const { openSqliteQueue } = await import("./sqlite.js");
       return openSqliteQueue(store, { pollIntervalMs: opts.pollIntervalMs });
     }
