@@ -320,6 +320,15 @@ export const ERROR_CODES = {
     description:
       "The webhook URL is not allowed: not http(s), not on `jobs.webhooks.allowedHosts`, or it resolves to a private address.",
   },
+  queue_unavailable: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description:
+      "The job queue's broker (NATS, Redis, …) or the store could not take the job; nothing was accepted. `retry-after` says when to retry.",
+  },
   internal_error: {
     http: 500,
     grpc: G.INTERNAL,
