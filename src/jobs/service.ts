@@ -133,8 +133,27 @@ export class JobService {
         { param: "Idempotency-Key" },
       );
     }
-    if (res.kind === "created") await this.publish(res.job);
+    if (res.kind === "created") await this.publishNew(res.job);
     return { job: res.job, created: res.kind === "created" };
+  }
+
+  /**
+   * Publishes a job just created. When the queue refuses it, the job is taken back out of the store
+   * (with its idempotency key) before the error reaches the client: a refused submission leaves
+   * nothing behind that could run later, and a retry with the same key creates the job anew.
+   */
+  private async publishNew(job: JobRecord): Promise<void> {
+    try {
+      await this.publish(job);
+    } catch (err) {
+      await this.d.store.jobs.discard(job.id).catch(() => false);
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError(
+        "queue_unavailable",
+        "The job queue could not take the job; nothing was accepted. Retry shortly.",
+        { cause: err },
+      );
+    }
   }
 
   /** Puts a PENDING job on the queue. Message ids carry the attempt limit so a manual retry is a new message. */

@@ -117,6 +117,11 @@ export interface JobRepository {
   claim(id: string, token: string, now: number): Promise<JobRecord | undefined>;
   /** Ends the attempt holding `token`; false when the fence moved (cancelled, or a newer attempt). */
   finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /**
+   * Deletes a job that was created but never published (its queue refused it), with the idempotency
+   * key bound to it. Only a PENDING job that never started is deleted; returns whether one was.
+   */
+  discard(id: string): Promise<boolean>;
   /** PENDING or RUNNING → CANCELLED; returns the job after the call (unchanged when already finished). */
   cancel(id: string, now: number): Promise<JobRecord | undefined>;
   /** FAILED → PENDING with `maxAttempts` more attempts; undefined when not FAILED. */

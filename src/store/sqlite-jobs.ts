@@ -78,6 +78,7 @@ export class SqliteJobRepository implements JobRepository {
   readonly #db: Database.Database;
   readonly #stmts: ReturnType<typeof prepare>;
   readonly #createTx: (job: NewJob, idem: JobIdempotency | undefined) => CreateJobResult;
+  readonly #discardTx: (id: string) => boolean;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -112,6 +113,13 @@ export class SqliteJobRepository implements JobRepository {
       return { kind: "created", job: toRecord(s.byId.get(job.id)!) };
     });
     this.#createTx = (job, idem) => tx.immediate(job, idem);
+    const discard = db.transaction((id: string): boolean => {
+      const row = s.discard.get(id);
+      if (!row) return false;
+      s.idemDrop.run(IDEM_SCOPE_JOBS + row.owner, id);
+      return true;
+    });
+    this.#discardTx = (id) => discard.immediate(id);
   }
 
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
@@ -173,6 +181,10 @@ export class SqliteJobRepository implements JobRepository {
     return out;
   }
 
+  async discard(id: string): Promise<boolean> {
+    return this.#discardTx(id);
+  }
+
   async purge(before: number): Promise<number> {
     return this.#stmts.purge.run(before).changes;
   }
@@ -230,6 +242,10 @@ function prepare(db: Database.Database) {
     ),
     webhook: db.prepare("UPDATE jobs SET webhook_state = ?, updated_at = ? WHERE id = ?"),
     purge: db.prepare("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?"),
+    discard: db.prepare<[string], { owner: string }>(
+      "DELETE FROM jobs WHERE id = ? AND status = 'PENDING' AND attempts = 0 RETURNING owner",
+    ),
+    idemDrop: db.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND response = ?"),
     stalePending: db.prepare(
       "SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < ? ORDER BY updated_at LIMIT ?",
     ),
