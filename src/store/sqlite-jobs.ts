@@ -11,6 +11,7 @@ import type {
   NewJob,
   WebhookState,
 } from "./job-types.js";
+import { GroupCommit } from "./sqlite-group.js";
 
 interface JobRow {
   id: string;
@@ -79,9 +80,12 @@ export class SqliteJobRepository implements JobRepository {
   readonly #stmts: ReturnType<typeof prepare>;
   readonly #createTx: (job: NewJob, idem: JobIdempotency | undefined) => CreateJobResult;
   readonly #discardTx: (id: string) => boolean;
+  readonly #group: GroupCommit;
 
-  constructor(db: Database.Database) {
+  /** `group` batches this connection's writes into shared commits (see sqlite-group.ts). */
+  constructor(db: Database.Database, group: GroupCommit = new GroupCommit(db)) {
     this.#db = db;
+    this.#group = group;
     const s = prepare(db);
     this.#stmts = s;
     const tx = db.transaction((job: NewJob, idem: JobIdempotency | undefined): CreateJobResult => {
@@ -123,7 +127,7 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
-    return this.#createTx(job, idem);
+    return this.#group.run(() => this.#createTx(job, idem));
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -140,11 +144,15 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async claim(id: string, token: string, now: number): Promise<JobRecord | undefined> {
-    const row = this.#stmts.claim.get(token, now, now, id);
+    const row = await this.#group.run(() => this.#stmts.claim.get(token, now, now, id));
     return row && toRecord(row);
   }
 
-  async finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+  finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    return this.#group.run(() => this.#finish(id, token, outcome, now));
+  }
+
+  #finish(id: string, token: string, outcome: AttemptOutcome, now: number): boolean {
     const s = this.#stmts;
     switch (outcome.status) {
       case "SUCCESS":
@@ -159,17 +167,17 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async cancel(id: string, now: number): Promise<JobRecord | undefined> {
-    this.#stmts.cancel.run(now, now, id);
+    await this.#group.run(() => this.#stmts.cancel.run(now, now, id));
     return this.get(id);
   }
 
   async retry(id: string, now: number): Promise<JobRecord | undefined> {
-    const row = this.#stmts.retry.get(now, now, id);
+    const row = await this.#group.run(() => this.#stmts.retry.get(now, now, id));
     return row && toRecord(row);
   }
 
   async setWebhookState(id: string, state: WebhookState, now: number): Promise<void> {
-    this.#stmts.webhook.run(JSON.stringify(state), now, id);
+    await this.#group.run(() => this.#stmts.webhook.run(JSON.stringify(state), now, id));
   }
 
   async statuses(ids: readonly string[]): Promise<Map<string, JobStatus>> {
@@ -182,7 +190,7 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async discard(id: string): Promise<boolean> {
-    return this.#discardTx(id);
+    return this.#group.run(() => this.#discardTx(id));
   }
 
   async purge(before: number): Promise<number> {

@@ -1,7 +1,8 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { SqliteStoreConfig } from "./config.js";
+import { GroupCommit } from "./sqlite-group.js";
 import { SqliteIdempotencyRepository } from "./sqlite-idempotency.js";
 import { SqliteJobRepository } from "./sqlite-jobs.js";
 import { SqliteKeyRepository } from "./sqlite-keys.js";
@@ -82,8 +83,58 @@ export function migrate(db: Db, migrations: readonly Migration[], timeoutMs: num
 
 /** Opens (creating and migrating when needed) the SQLite store. */
 export function openSqliteStore(cfg: SqliteStoreConfig): SqliteStore {
-  const { db, applied } = openSqliteDatabase(cfg);
-  return new SqliteStore(db, applied);
+  return new SqliteStore(acquireSqliteDatabase(cfg));
+}
+
+/** One process's use of a database file: the connection, its group commit, and a release. */
+export interface SqliteHandle {
+  readonly db: Db;
+  readonly group: GroupCommit;
+  /** Migration versions this open applied (empty when the file was already up to date or shared). */
+  readonly applied: readonly number[];
+  /** Gives the handle back; the connection closes when the last holder releases it. Idempotent. */
+  release(): void;
+}
+
+interface Shared {
+  db: Db;
+  group: GroupCommit;
+  refs: number;
+}
+
+const sharedFiles = new Map<string, Shared>();
+
+/**
+ * The store and the queue of one process share one connection per file, and with it one group
+ * commit: the writes of submissions, claims and acks made in the same turn of the event loop cost
+ * one disk sync together. `:memory:` databases are never shared.
+ */
+export function acquireSqliteDatabase(cfg: SqliteStoreConfig): SqliteHandle {
+  const key = cfg.path === ":memory:" ? undefined : resolve(cfg.path);
+  let entry = key === undefined ? undefined : sharedFiles.get(key);
+  let applied: number[] = [];
+  if (!entry?.db.open) {
+    const opened = openSqliteDatabase(cfg);
+    applied = opened.applied;
+    entry = { db: opened.db, group: new GroupCommit(opened.db), refs: 0 };
+    if (key !== undefined) sharedFiles.set(key, entry);
+  }
+  const held = entry;
+  held.refs++;
+  let released = false;
+  return {
+    db: held.db,
+    group: held.group,
+    applied,
+    release() {
+      if (released) return;
+      released = true;
+      held.refs--;
+      if (held.refs > 0) return;
+      if (key !== undefined && sharedFiles.get(key) === held) sharedFiles.delete(key);
+      if (held.db.open) held.db.close();
+    },
+  };
 }
 
 /**
@@ -114,17 +165,18 @@ export class SqliteStore implements Store {
   readonly idempotency: SqliteIdempotencyRepository;
   /** Migration versions this open applied (empty when the file was already up to date). */
   readonly applied: readonly number[];
-  readonly #db: Db;
+  readonly #handle: SqliteHandle;
 
-  constructor(db: Db, applied: readonly number[]) {
-    this.#db = db;
-    this.applied = Object.freeze([...applied]);
+  constructor(handle: SqliteHandle) {
+    this.#handle = handle;
+    const { db } = handle;
+    this.applied = Object.freeze([...handle.applied]);
     this.keys = new SqliteKeyRepository(db);
-    this.jobs = new SqliteJobRepository(db);
+    this.jobs = new SqliteJobRepository(db, handle.group);
     this.idempotency = new SqliteIdempotencyRepository(db);
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    this.#handle.release();
   }
 }

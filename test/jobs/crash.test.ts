@@ -119,19 +119,23 @@ test("2,000 jobs survive a worker SIGKILLed every 1.5 s: all SUCCESS, duplicates
       worker = await startWorker();
     }
   })();
-  const ids = await submitAll();
-  assert.equal(new Set(ids).size, JOBS);
-  const started = Date.now();
   let counts: Record<string, number> = {};
-  for (;;) {
-    await sleep(500);
-    counts = await countByStatus();
-    if (counts.SUCCESS === JOBS) break;
-    assert.ok(Date.now() - started < 70_000, `not done in time: ${JSON.stringify(counts)}`);
+  try {
+    const ids = await submitAll();
+    assert.equal(new Set(ids).size, JOBS);
+    const started = Date.now();
+    for (;;) {
+      await sleep(500);
+      counts = await countByStatus();
+      if (counts.SUCCESS === JOBS) break;
+      assert.ok(Date.now() - started < 70_000, `not done in time: ${JSON.stringify(counts)}`);
+    }
+  } finally {
+    // Stop the kill loop whether or not the run finished, or it would restart workers forever.
+    done = true;
+    await killer;
+    await worker.stop();
   }
-  done = true;
-  await killer;
-  await worker.stop();
   assert.equal(counts.SUCCESS, JOBS, JSON.stringify(counts));
   assert.equal(counts.FAILED, 0);
   const stats = (await (await request(`${sim.url}/sim/stats`)).body.json()) as { requests: number };

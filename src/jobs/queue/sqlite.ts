@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
 import type { SqliteStoreConfig } from "../../store/config.js";
-import { openSqliteDatabase } from "../../store/sqlite.js";
+import { acquireSqliteDatabase, type SqliteHandle } from "../../store/sqlite.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
 
 export interface SqliteQueueOptions {
@@ -38,25 +38,33 @@ export class SqliteQueue implements Queue {
   readonly #pollMs: number;
   readonly #s: ReturnType<typeof prepare>;
   readonly #closing = new AbortController();
+  readonly #group: SqliteHandle["group"];
 
-  constructor(db: Database.Database, topic: string, opts: SqliteQueueOptions = {}) {
+  readonly #handle: SqliteHandle;
+
+  constructor(handle: SqliteHandle, topic: string, opts: SqliteQueueOptions = {}) {
+    const { db } = handle;
+    this.#handle = handle;
     this.#db = db;
     this.#name = opts.name ?? "jobs";
     this.#topic = `${topic}\0${this.#name}`;
     this.#pollMs = opts.pollIntervalMs ?? 200;
     this.#s = prepare(db);
+    this.#group = handle.group;
   }
 
   async publish(id: string, payload: string, opts: PublishOptions = {}): Promise<void> {
     const now = Date.now();
-    this.#s.publish.run(this.#name, id, payload, opts.priority ?? 0, opts.notBefore ?? now, now);
+    await this.#group.run(() =>
+      this.#s.publish.run(this.#name, id, payload, opts.priority ?? 0, opts.notBefore ?? now, now),
+    );
     localSignals.emit(this.#topic);
   }
 
   async receive(opts: ReceiveOptions): Promise<Delivery[]> {
     const until = Date.now() + opts.waitMs;
     for (;;) {
-      const got = this.#claim(opts.max, opts.leaseMs);
+      const got = await this.#claim(opts.max, opts.leaseMs);
       if (got.length > 0 || opts.signal?.aborted || this.#closing.signal.aborted) return got;
       const left = until - Date.now();
       if (left <= 0) return got;
@@ -64,10 +72,12 @@ export class SqliteQueue implements Queue {
     }
   }
 
-  #claim(max: number, leaseMs: number): Delivery[] {
+  async #claim(max: number, leaseMs: number): Promise<Delivery[]> {
     if (max <= 0 || !this.#db.open) return [];
     const now = Date.now();
-    const rows = this.#s.claimTx.immediate(this.#name, now, max, newLeaseId(), now + leaseMs);
+    const rows = await this.#group.run(() =>
+      this.#s.claimTx(this.#name, now, max, newLeaseId(), now + leaseMs),
+    );
     return rows.map((r) => ({
       id: r.id,
       payload: r.payload,
@@ -99,21 +109,26 @@ export class SqliteQueue implements Queue {
   }
 
   async ack(d: Delivery): Promise<boolean> {
-    return this.#s.ack.run(this.#name, d.id, d.leaseId).changes === 1;
+    return this.#write(() => this.#s.ack.run(this.#name, d.id, d.leaseId));
   }
 
   async nack(d: Delivery, delayMs: number): Promise<boolean> {
-    const ok = this.#s.nack.run(Date.now() + delayMs, this.#name, d.id, d.leaseId).changes === 1;
+    const ok = await this.#write(() => this.#s.nack.run(Date.now() + delayMs, this.#name, d.id, d.leaseId));
     if (ok && delayMs <= 0) localSignals.emit(this.#topic);
     return ok;
   }
 
   async deadLetter(d: Delivery, reason: string): Promise<boolean> {
-    return this.#s.dead.run(reason, this.#name, d.id, d.leaseId).changes === 1;
+    return this.#write(() => this.#s.dead.run(reason, this.#name, d.id, d.leaseId));
   }
 
   async extend(d: Delivery, leaseMs: number): Promise<boolean> {
-    return this.#s.extend.run(Date.now() + leaseMs, this.#name, d.id, d.leaseId).changes === 1;
+    return this.#write(() => this.#s.extend.run(Date.now() + leaseMs, this.#name, d.id, d.leaseId));
+  }
+
+  /** One leased-message change in the next group commit; true when it touched the message. */
+  async #write(fn: () => { changes: number }): Promise<boolean> {
+    return (await this.#group.run(fn)).changes === 1;
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
@@ -127,7 +142,7 @@ export class SqliteQueue implements Queue {
 
   async close(): Promise<void> {
     this.#closing.abort();
-    if (this.#db.open) this.#db.close();
+    this.#handle.release();
   }
 }
 
@@ -182,6 +197,9 @@ function prepare(db: Database.Database) {
 
 /** Opens the SQLite queue on the store's file (its own connection, migrated like the store). */
 export function openSqliteQueue(cfg: SqliteStoreConfig, opts: SqliteQueueOptions = {}): SqliteQueue {
-  const { db } = openSqliteDatabase(cfg);
-  return new SqliteQueue(db, cfg.path === ":memory:" ? `mem:${Math.random()}` : cfg.path, opts);
+  return new SqliteQueue(
+    acquireSqliteDatabase(cfg),
+    cfg.path === ":memory:" ? `mem:${Math.random()}` : cfg.path,
+    opts,
+  );
 }
