@@ -5,6 +5,7 @@ import type { Store } from "./types.js";
 
 export {
   DEFAULT_STORE_PATH,
+  type PostgresStoreConfig,
   type SqliteStoreConfig,
   type StoreConfig,
   type StoreConfigInput,
@@ -24,7 +25,7 @@ export { UsageRecorder, type UsageRecorderOptions } from "./usage-recorder.js";
 
 /**
  * Opens the store the config names, creating and migrating it when needed. The adapter is loaded
- * on demand, so a gateway that needs no store never loads a native module.
+ * on demand, so a gateway that needs no store never loads a native module or a database driver.
  */
 export async function createStore(cfg: StoreConfig | StoreConfigInput = {}): Promise<Store> {
   const parsed = storeConfigSchema.parse(cfg);
@@ -32,6 +33,10 @@ export async function createStore(cfg: StoreConfig | StoreConfigInput = {}): Pro
     case "sqlite": {
       const { openSqliteStore } = await import("./sqlite.js");
       return openSqliteStore(parsed);
+    }
+    case "postgres": {
+      const { openPostgresStore } = await import("./postgres.js");
+      return openPostgresStore(parsed);
     }
   }
 }

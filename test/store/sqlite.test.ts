@@ -6,11 +6,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { newKeyMaterial } from "../../src/auth/keys.js";
-import { createStore, storeConfigSchema, UsageRecorder } from "../../src/store/index.js";
+import { createStore, type SqliteStoreConfig, storeConfigSchema } from "../../src/store/index.js";
 import { openSqliteStore, type SqliteStore, StoreSchemaError } from "../../src/store/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.js";
-import type { KeyRepository } from "../../src/store/types.js";
+import { addKey, storeConformance } from "./store-conformance.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CHILD = join(import.meta.dirname, "_child.ts");
@@ -19,6 +18,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
 const freshPath = () => join(dir, `s${++n}`, "switchyard.db");
+const sqliteConfig = (path: string) => storeConfigSchema.parse({ path }) as SqliteStoreConfig;
+
+// The shared behaviour tests, on a fresh file per test (a file, not :memory:, so WAL is in play).
+storeConformance("sqlite", async () => createStore({ path: freshPath() }));
 
 interface Child {
   send(line: string): void;
@@ -55,19 +58,6 @@ function startChild(args: string[]): Child {
   };
 }
 
-async function addKey(keys: KeyRepository, overrides: { expiresAt?: number | null } = {}) {
-  const m = newKeyMaterial();
-  const { secret: _secret, ...rest } = m;
-  return keys.create({
-    ...rest,
-    name: "test",
-    allowedModels: ["sim-small"],
-    limits: { rpm: 10, budgetTokens: 1000, budgetPeriod: "day" },
-    createdAt: Date.now(),
-    expiresAt: overrides.expiresAt ?? null,
-  });
-}
-
 describe("store config", () => {
   test("defaults to ./switchyard.db; kind may be left out; unknown keys refused", () => {
     assert.deepEqual(storeConfigSchema.parse(undefined), {
@@ -75,7 +65,7 @@ describe("store config", () => {
       path: "./switchyard.db",
       busyTimeoutMs: 5000,
     });
-    assert.equal(storeConfigSchema.parse({ path: "x.db" }).path, "x.db");
+    assert.equal(sqliteConfig("x.db").path, "x.db");
     assert.equal(storeConfigSchema.safeParse({ kind: "sqlite", file: "x.db" }).success, false);
     assert.equal(storeConfigSchema.safeParse({ kind: "mongo" }).success, false);
   });
@@ -98,14 +88,14 @@ describe("sqlite store", () => {
 
   test("migrations are idempotent: a second open applies nothing and keeps the data", async () => {
     const path = freshPath();
-    const a = openSqliteStore(storeConfigSchema.parse({ path }) as never);
+    const a = openSqliteStore(sqliteConfig(path));
     assert.deepEqual(
       a.applied,
       SQLITE_MIGRATIONS.map((m) => m.version),
     );
     const rec = await addKey(a.keys);
     await a.close();
-    const b = openSqliteStore(storeConfigSchema.parse({ path }) as never);
+    const b = openSqliteStore(sqliteConfig(path));
     assert.deepEqual(b.applied, []);
     assert.equal((await b.keys.get(rec.id))?.hash, rec.hash);
     await b.close();
@@ -127,28 +117,6 @@ describe("sqlite store", () => {
       () => openSqliteStore({ kind: "sqlite", path, busyTimeoutMs: 1000 }),
       (err: unknown) => err instanceof StoreSchemaError && /newer/.test(err.message),
     );
-  });
-
-  test("keys: create, get, find by hash, list, revoke (first time kept)", async () => {
-    const store = await createStore({ path: ":memory:" });
-    const rec = await addKey(store.keys);
-    assert.match(rec.id, /^key_[a-z2-7]{24}$/);
-    assert.deepEqual(rec.allowedModels, ["sim-small"]);
-    assert.deepEqual(rec.limits, { rpm: 10, budgetTokens: 1000, budgetPeriod: "day" });
-    assert.equal(rec.revokedAt, null);
-    assert.deepEqual(rec.usage, { requests: 0, promptTokens: 0, completionTokens: 0, lastUsedAt: null });
-    assert.equal((await store.keys.findByHash(rec.hash))?.id, rec.id);
-    assert.equal(await store.keys.findByHash("0".repeat(64)), undefined);
-    const other = await addKey(store.keys);
-    assert.deepEqual(
-      (await store.keys.list()).map((r) => r.id),
-      [rec.id, other.id],
-    );
-    assert.equal((await store.keys.revoke(rec.id, 1000))?.revokedAt, 1000);
-    assert.equal((await store.keys.revoke(rec.id, 2000))?.revokedAt, 1000);
-    assert.equal(await store.keys.revoke("key_nope", 1000), undefined);
-    await assert.rejects(store.keys.create({ ...rec, id: "key_dup" }), /UNIQUE/);
-    await store.close();
   });
 
   test("three processes open one fresh file at once (one migrates), then add usage to one key concurrently", async () => {
@@ -184,52 +152,6 @@ describe("sqlite store", () => {
     assert.equal((await store.keys.usageSince(rec.id, Date.now())).requests, 600);
     const none = { requests: 1, promptTokens: 0, completionTokens: 0 };
     assert.equal(await store.keys.addUsage("key_nope", none, 0), false);
-    await store.close();
-  });
-
-  test("usageSince sums whole UTC days from the day of `since`", async () => {
-    const store = await createStore({ path: ":memory:" });
-    const rec = await addKey(store.keys);
-    const day = 86_400_000;
-    const d0 = Date.UTC(2026, 0, 10, 12);
-    await store.keys.addUsage(rec.id, { requests: 1, promptTokens: 10, completionTokens: 1 }, d0 - day);
-    await store.keys.addUsage(rec.id, { requests: 1, promptTokens: 20, completionTokens: 2 }, d0);
-    await store.keys.addUsage(rec.id, { requests: 1, promptTokens: 40, completionTokens: 4 }, d0 + day);
-    assert.deepEqual(await store.keys.usageSince(rec.id, Date.UTC(2026, 0, 10)), {
-      requests: 2,
-      promptTokens: 60,
-      completionTokens: 6,
-    });
-    assert.deepEqual(await store.keys.usageSince(rec.id, d0 + 5 * day), {
-      requests: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-    });
-    await assert.rejects(
-      store.keys.addUsage(rec.id, { requests: -1, promptTokens: 0, completionTokens: 0 }, d0),
-      RangeError,
-    );
-    await store.close();
-  });
-
-  test("UsageRecorder buffers usage and writes it in one batch per flush", async () => {
-    const store = await createStore({ path: ":memory:" });
-    const a = await addKey(store.keys);
-    const b = await addKey(store.keys);
-    const rec = new UsageRecorder(store.keys, { flushIntervalMs: 60_000 });
-    for (let i = 0; i < 100; i++) rec.record(a.id, { requests: 1, promptTokens: 2, completionTokens: 3 });
-    rec.record(b.id, { requests: 1, promptTokens: 7, completionTokens: 0 });
-    rec.record("key_gone", { requests: 1, promptTokens: 1, completionTokens: 1 });
-    assert.equal((await store.keys.get(a.id))?.usage.requests, 0);
-    await Promise.all([rec.flush(), rec.flush()]);
-    assert.deepEqual(
-      { ...(await store.keys.get(a.id))?.usage, lastUsedAt: null },
-      { requests: 100, promptTokens: 200, completionTokens: 300, lastUsedAt: null },
-    );
-    assert.equal((await store.keys.get(b.id))?.usage.promptTokens, 7);
-    rec.record(a.id, { requests: 1, promptTokens: 0, completionTokens: 0 });
-    await rec.close();
-    assert.equal((await store.keys.get(a.id))?.usage.requests, 101);
     await store.close();
   });
 });

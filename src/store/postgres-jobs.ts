@@ -1,0 +1,273 @@
+import type pg from "pg";
+import type {
+  AttemptError,
+  AttemptOutcome,
+  CreateJobResult,
+  JobIdempotency,
+  JobQuery,
+  JobRecord,
+  JobRepository,
+  JobStatus,
+  NewJob,
+  WebhookState,
+} from "./job-types.js";
+import type { PgDb } from "./postgres-db.js";
+
+interface JobRow {
+  id: string;
+  owner: string;
+  principal: string;
+  type: string;
+  request: string;
+  status: string;
+  priority: number;
+  run_after: number;
+  deadline_at: number | null;
+  max_attempts: number;
+  attempt_limit: number;
+  attempts: number;
+  attempt_errors: string;
+  run_token: string | null;
+  result: string | null;
+  error: string | null;
+  webhook: string | null;
+  webhook_state: string | null;
+  metadata: string | null;
+  traceparent: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    owner: r.owner,
+    principal: JSON.parse(r.principal) as JobRecord["principal"],
+    type: r.type as JobRecord["type"],
+    request: JSON.parse(r.request) as Record<string, unknown>,
+    status: r.status as JobStatus,
+    priority: r.priority,
+    runAfter: r.run_after,
+    deadlineAt: r.deadline_at,
+    maxAttempts: r.max_attempts,
+    attemptLimit: r.attempt_limit,
+    attempts: r.attempts,
+    attemptErrors: JSON.parse(r.attempt_errors) as AttemptError[],
+    runToken: r.run_token,
+    result: parse<unknown>(r.result),
+    error: parse<JobRecord["error"]>(r.error),
+    webhook: parse<JobRecord["webhook"]>(r.webhook),
+    webhookState: parse<WebhookState>(r.webhook_state),
+    metadata: parse<Record<string, string>>(r.metadata),
+    traceparent: r.traceparent,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+const IDEM_SCOPE_JOBS = "jobs:";
+const FENCED = "WHERE id = $1 AND run_token = $2 AND status = 'RUNNING'";
+/** Appends one JSON value ($3) to the JSON array text in `attempt_errors`, keeping the text as written. */
+const APPEND_ERROR = `attempt_errors = CASE WHEN attempt_errors = '[]' THEN '[' || $3 || ']'
+  ELSE left(attempt_errors, -1) || ',' || $3 || ']' END`;
+
+const SQL = {
+  insert: `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
+      max_attempts, attempt_limit, webhook, metadata, traceparent, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $13) RETURNING *`,
+  /** Takes the key when it is free or expired; otherwise locks the live record and returns nothing. */
+  idemTake: `INSERT INTO idempotency_keys AS i (scope, key, fingerprint, state, response, created_at, expires_at)
+    VALUES ($1, $2, $3, 'done', $4, $5, $6)
+    ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'done',
+      response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at
+    WHERE i.expires_at <= excluded.created_at
+    RETURNING 1`,
+  idemRebind: `UPDATE idempotency_keys SET fingerprint = $3, state = 'done', response = $4, created_at = $5,
+      expires_at = $6 WHERE scope = $1 AND key = $2`,
+  claim: `UPDATE jobs SET status = 'RUNNING', run_token = $2, attempts = attempts + 1,
+      started_at = COALESCE(started_at, $3), updated_at = $3
+    WHERE id = $1 AND status IN ('PENDING', 'RUNNING') RETURNING *`,
+  succeed: `UPDATE jobs SET status = 'SUCCESS', result = $3, error = NULL, finished_at = $4, updated_at = $4 ${FENCED}`,
+  fail: `UPDATE jobs SET status = 'FAILED', ${APPEND_ERROR}, error = $4, finished_at = $5, updated_at = $5 ${FENCED}`,
+  requeue: `UPDATE jobs SET status = 'PENDING', ${APPEND_ERROR}, run_after = $4, updated_at = $5 ${FENCED}`,
+  cancel: `UPDATE jobs SET status = 'CANCELLED', finished_at = $2, updated_at = $2, run_token = NULL
+    WHERE id = $1 AND status IN ('PENDING', 'RUNNING') RETURNING *`,
+  retry: `UPDATE jobs SET status = 'PENDING', attempt_limit = attempts + max_attempts, error = NULL,
+      finished_at = NULL, run_after = $2, updated_at = $2, run_token = NULL, webhook_state = NULL
+    WHERE id = $1 AND status = 'FAILED' RETURNING *`,
+  /** The job and the idempotency key bound to it go together, in one statement. */
+  discard: `WITH j AS (DELETE FROM jobs WHERE id = $1 AND status = 'PENDING' AND attempts = 0 RETURNING owner),
+      k AS (DELETE FROM idempotency_keys WHERE scope = (SELECT $2 || owner FROM j) AND response = $1)
+    SELECT count(*)::int AS n FROM j`,
+};
+
+/** Jobs in PostgreSQL. Every state change is one statement guarded by the current status (and the fence). */
+export class PostgresJobRepository implements JobRepository {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
+    if (!idem) {
+      const [row] = await this.#db.rows<JobRow>(SQL.insert, insertValues(job));
+      return { kind: "created", job: toRecord(row!) };
+    }
+    return this.#db.tx((c) => createBound(c, job, idem));
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const [row] = await this.#db.rows<JobRow>("SELECT * FROM jobs WHERE id = $1", [id]);
+    return row && toRecord(row);
+  }
+
+  async list(q: JobQuery): Promise<JobRecord[]> {
+    const values: unknown[] = [q.owner];
+    let where = "owner = $1";
+    if (q.status !== undefined) {
+      values.push(q.status);
+      where += ` AND status = $${values.length}`;
+    }
+    if (q.after !== undefined) {
+      values.push(q.after);
+      where += ` AND id < $${values.length}`;
+    }
+    values.push(q.limit);
+    const rows = await this.#db.rows<JobRow>(
+      `SELECT * FROM jobs WHERE ${where} ORDER BY id DESC LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(toRecord);
+  }
+
+  async claim(id: string, token: string, now: number): Promise<JobRecord | undefined> {
+    const [row] = await this.#db.rows<JobRow>(SQL.claim, [id, token, now]);
+    return row && toRecord(row);
+  }
+
+  async finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    let res: pg.QueryResult;
+    switch (outcome.status) {
+      case "SUCCESS":
+        res = await this.#db.query(SQL.succeed, [id, token, JSON.stringify(outcome.result), now]);
+        break;
+      case "FAILED": {
+        const err = JSON.stringify({ code: outcome.error.code, message: outcome.error.message });
+        res = await this.#db.query(SQL.fail, [id, token, JSON.stringify(outcome.error), err, now]);
+        break;
+      }
+      case "PENDING":
+        res = await this.#db.query(SQL.requeue, [
+          id,
+          token,
+          JSON.stringify(outcome.error),
+          outcome.runAfter,
+          now,
+        ]);
+        break;
+    }
+    return res.rowCount === 1;
+  }
+
+  async discard(id: string): Promise<boolean> {
+    const [row] = await this.#db.rows<{ n: number }>(SQL.discard, [id, IDEM_SCOPE_JOBS]);
+    return row?.n === 1;
+  }
+
+  async cancel(id: string, now: number): Promise<JobRecord | undefined> {
+    const [row] = await this.#db.rows<JobRow>(SQL.cancel, [id, now]);
+    return row ? toRecord(row) : this.get(id);
+  }
+
+  async retry(id: string, now: number): Promise<JobRecord | undefined> {
+    const [row] = await this.#db.rows<JobRow>(SQL.retry, [id, now]);
+    return row && toRecord(row);
+  }
+
+  async setWebhookState(id: string, state: WebhookState, now: number): Promise<void> {
+    await this.#db.query("UPDATE jobs SET webhook_state = $1, updated_at = $2 WHERE id = $3", [
+      JSON.stringify(state),
+      now,
+      id,
+    ]);
+  }
+
+  async statuses(ids: readonly string[]): Promise<Map<string, JobStatus>> {
+    const out = new Map<string, JobStatus>();
+    if (ids.length === 0) return out;
+    const rows = await this.#db.rows<{ id: string; status: string }>(
+      "SELECT id, status FROM jobs WHERE id = ANY($1::text[])",
+      [[...ids]],
+    );
+    for (const r of rows) out.set(r.id, r.status as JobStatus);
+    return out;
+  }
+
+  async purge(before: number): Promise<number> {
+    const res = await this.#db.query("DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1", [
+      before,
+    ]);
+    return res.rowCount ?? 0;
+  }
+
+  async stalePending(before: number, limit: number): Promise<JobRecord[]> {
+    const rows = await this.#db.rows<JobRow>(
+      "SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+      [before, limit],
+    );
+    return rows.map(toRecord);
+  }
+}
+
+function insertValues(job: NewJob): unknown[] {
+  return [
+    job.id,
+    job.owner,
+    JSON.stringify(job.principal),
+    job.type,
+    JSON.stringify(job.request),
+    job.priority,
+    job.runAfter,
+    job.deadlineAt,
+    job.maxAttempts,
+    json(job.webhook),
+    json(job.metadata),
+    job.traceparent,
+    job.createdAt,
+  ];
+}
+
+/**
+ * Creates a job bound to an idempotency key, inside one transaction. Taking the key is one
+ * INSERT … ON CONFLICT: of two concurrent submissions with one key, the second waits for the first
+ * to commit and then finds its record (locked for the rest of this transaction).
+ */
+async function createBound(c: pg.PoolClient, job: NewJob, idem: JobIdempotency): Promise<CreateJobResult> {
+  const scope = IDEM_SCOPE_JOBS + job.owner;
+  const keyArgs = [scope, idem.key, idem.fingerprint, job.id, job.createdAt, idem.expiresAt];
+  const took = await c.query(SQL.idemTake, keyArgs);
+  if (took.rowCount !== 1) {
+    const prev = await c.query<{ fingerprint: string; response: string | null }>(
+      "SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+      [scope, idem.key],
+    );
+    const rec = prev.rows[0];
+    if (rec && rec.fingerprint !== idem.fingerprint) return { kind: "conflict" };
+    if (rec?.response) {
+      const found = await c.query<JobRow>("SELECT * FROM jobs WHERE id = $1", [rec.response]);
+      if (found.rows[0]) return { kind: "existing", job: toRecord(found.rows[0]) };
+    }
+    // The bound job is gone (purged): the key now names the new job.
+    await c.query(SQL.idemRebind, keyArgs);
+  }
+  const inserted = await c.query<JobRow>(SQL.insert, insertValues(job));
+  return { kind: "created", job: toRecord(inserted.rows[0]!) };
+}

@@ -1,0 +1,181 @@
+import { z } from "zod";
+import type { PrincipalLimits } from "../auth/principal.js";
+import type { PgDb } from "./postgres-db.js";
+import type { KeyRecord, KeyRepository, NewKey, UsageDelta, UsageEntry, UsageTotals } from "./types.js";
+
+const DAY_MS = 86_400_000;
+
+interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  allowed_models: string | null;
+  limits: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  usage_requests: number;
+  usage_prompt_tokens: number;
+  usage_completion_tokens: number;
+  last_used_at: number | null;
+}
+
+const limitsSchema = z.object({
+  rpm: z.number().optional(),
+  tpm: z.number().optional(),
+  maxConcurrent: z.number().optional(),
+  budgetTokens: z.number().optional(),
+  budgetPeriod: z.enum(["day", "week", "month"]).optional(),
+});
+const modelsSchema = z.array(z.string());
+
+function toRecord(row: KeyRow): KeyRecord {
+  const limits: PrincipalLimits = limitsSchema.parse(JSON.parse(row.limits));
+  const models = row.allowed_models === null ? null : modelsSchema.parse(JSON.parse(row.allowed_models));
+  return Object.freeze({
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    hash: row.key_hash,
+    allowedModels: models === null ? null : Object.freeze(models),
+    limits: Object.freeze(limits),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    usage: Object.freeze({
+      requests: row.usage_requests,
+      promptTokens: row.usage_prompt_tokens,
+      completionTokens: row.usage_completion_tokens,
+      lastUsedAt: row.last_used_at,
+    }),
+  });
+}
+
+function checkDelta(d: UsageDelta): void {
+  for (const [name, n] of [
+    ["requests", d.requests],
+    ["promptTokens", d.promptTokens],
+    ["completionTokens", d.completionTokens],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  }
+}
+
+/**
+ * One key's totals and its day row, in one statement: the key row is locked by the UPDATE, so
+ * concurrent writers to one key queue on it and none loses an update; no key, no row written.
+ */
+const ADD_ONE = `
+  WITH k AS (
+    UPDATE api_keys SET usage_requests = usage_requests + $2, usage_prompt_tokens = usage_prompt_tokens + $3,
+      usage_completion_tokens = usage_completion_tokens + $4,
+      last_used_at = GREATEST(COALESCE(last_used_at, 0), $5)
+    WHERE id = $1 RETURNING id)
+  INSERT INTO api_key_usage_daily AS d (key_id, day, requests, prompt_tokens, completion_tokens)
+  SELECT id, $6, $2, $3, $4 FROM k
+  ON CONFLICT (key_id, day) DO UPDATE SET requests = d.requests + excluded.requests,
+    prompt_tokens = d.prompt_tokens + excluded.prompt_tokens,
+    completion_tokens = d.completion_tokens + excluded.completion_tokens
+  RETURNING 1`;
+
+export class PostgresKeyRepository implements KeyRepository {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  async create(key: NewKey): Promise<KeyRecord> {
+    if (!/^[0-9a-f]{64}$/.test(key.hash)) throw new TypeError("hash must be 64 lower-case hex digits");
+    const [row] = await this.#db.rows<KeyRow>(
+      `INSERT INTO api_keys (id, name, prefix, key_hash, allowed_models, limits, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [
+        key.id,
+        key.name,
+        key.prefix,
+        key.hash,
+        key.allowedModels === null ? null : JSON.stringify(key.allowedModels),
+        JSON.stringify(limitsSchema.parse(key.limits)),
+        key.createdAt,
+        key.expiresAt,
+      ],
+    );
+    return toRecord(row!);
+  }
+
+  async get(id: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.#db.rows<KeyRow>("SELECT * FROM api_keys WHERE id = $1", [id]);
+    return row && toRecord(row);
+  }
+
+  async findByHash(hash: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.#db.rows<KeyRow>("SELECT * FROM api_keys WHERE key_hash = $1", [hash]);
+    return row && toRecord(row);
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    return (await this.#db.rows<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id")).map(toRecord);
+  }
+
+  async revoke(id: string, atMs: number): Promise<KeyRecord | undefined> {
+    const [row] = await this.#db.rows<KeyRow>(
+      "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING *",
+      [atMs, id],
+    );
+    return row && toRecord(row);
+  }
+
+  async addUsage(id: string, delta: UsageDelta, atMs: number): Promise<boolean> {
+    checkDelta(delta);
+    const res = await this.#db.query(ADD_ONE, [
+      id,
+      delta.requests,
+      delta.promptTokens,
+      delta.completionTokens,
+      atMs,
+      Math.floor(atMs / DAY_MS),
+    ]);
+    return res.rowCount === 1;
+  }
+
+  /**
+   * One transaction: the keys are locked in id order first, so two batches over the same keys
+   * queue instead of deadlocking, then each entry is added as `addUsage` would.
+   */
+  async addUsageBatch(entries: readonly UsageEntry[]): Promise<number> {
+    for (const e of entries) checkDelta(e.delta);
+    if (entries.length === 0) return 0;
+    const ids = [...new Set(entries.map((e) => e.keyId))].sort();
+    return this.#db.tx(async (c) => {
+      await c.query("SELECT 1 FROM api_keys WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", [ids]);
+      let found = 0;
+      for (const e of entries) {
+        const d = e.delta;
+        const day = Math.floor(e.atMs / DAY_MS);
+        const res = await c.query(ADD_ONE, [
+          e.keyId,
+          d.requests,
+          d.promptTokens,
+          d.completionTokens,
+          e.atMs,
+          day,
+        ]);
+        if (res.rowCount === 1) found++;
+      }
+      return found;
+    });
+  }
+
+  async usageSince(id: string, sinceMs: number): Promise<UsageTotals> {
+    const [row] = await this.#db.rows<UsageTotals>(
+      `SELECT COALESCE(SUM(requests), 0)::bigint AS "requests",
+         COALESCE(SUM(prompt_tokens), 0)::bigint AS "promptTokens",
+         COALESCE(SUM(completion_tokens), 0)::bigint AS "completionTokens"
+       FROM api_key_usage_daily WHERE key_id = $1 AND day >= $2`,
+      [id, Math.floor(sinceMs / DAY_MS)],
+    );
+    return row ?? { requests: 0, promptTokens: 0, completionTokens: 0 };
+  }
+}

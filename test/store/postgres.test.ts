@@ -1,0 +1,300 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import { GatewayError } from "../../src/core/errors.js";
+import { postgresStoreConfigSchema, storeConfigSchema } from "../../src/store/config.js";
+import { createStore } from "../../src/store/index.js";
+import { openPostgresStore, PostgresSchemaError, type PostgresStore } from "../../src/store/postgres.js";
+import { clientConfig } from "../../src/store/postgres-db.js";
+import { POSTGRES_MIGRATIONS } from "../../src/store/postgres-migrations.js";
+import {
+  freePort,
+  PG_BIN_DIR,
+  type PostgresProc,
+  postgresAvailable,
+  startPostgres,
+} from "../helpers/postgres.js";
+import { addKey, newJob, storeConformance } from "./store-conformance.js";
+
+let server: PostgresProc | undefined;
+before(async () => {
+  if (PG_BIN_DIR) server = await startPostgres();
+});
+after(async () => {
+  await server?.cleanup();
+});
+
+const cfgFor = (over: Record<string, unknown> = {}, url = server?.url()) => {
+  if (!url) throw new Error("PostgreSQL is not running (not installed: apt-get install -y postgresql)");
+  return postgresStoreConfigSchema.parse({ kind: "postgres", url, ...over });
+};
+let n = 0;
+const opened: PostgresStore[] = [];
+after(async () => {
+  for (const s of opened) await s.close();
+});
+const open = async (over: Record<string, unknown> = {}, url?: string) => {
+  const s = await openPostgresStore(cfgFor(over, url));
+  opened.push(s);
+  return s;
+};
+
+const isUnavailable = (err: unknown) => err instanceof GatewayError && err.code === "store_unavailable";
+const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version);
+const one = { requests: 1, promptTokens: 3, completionTokens: 5 };
+
+// The shared behaviour tests, each on a schema of its own in one database.
+storeConformance("postgres", async () => createStore(cfgFor({ schema: `conf_${++n}` })), {
+  skip: PG_BIN_DIR || process.env.CI ? undefined : "PostgreSQL not installed: apt-get install -y postgresql",
+});
+
+describe("postgres store config", () => {
+  test("defaults; url and schema checked; unknown keys refused", () => {
+    assert.deepEqual(storeConfigSchema.parse({ kind: "postgres", url: "postgres://u:p@db:5432/sy" }), {
+      kind: "postgres",
+      url: "postgres://u:p@db:5432/sy",
+      schema: "public",
+      poolMax: 10,
+      connectTimeoutMs: 5000,
+      statementTimeoutMs: 10000,
+      idleInTransactionTimeoutMs: 10000,
+      idleTimeoutMs: 30000,
+      ssl: false,
+    });
+    const bad = (x: Record<string, unknown>) =>
+      storeConfigSchema.safeParse({ kind: "postgres", url: "postgresql://db/sy", ...x }).success;
+    assert.equal(bad({}), true);
+    assert.equal(bad({ url: "mysql://db/sy" }), false);
+    assert.equal(bad({ schema: "Bad-Name" }), false);
+    assert.equal(bad({ schema: 'x"; DROP' }), false);
+    assert.equal(bad({ poolMax: 0 }), false);
+    assert.equal(bad({ path: "x.db" }), false);
+    assert.equal(bad({ ssl: { caFile: "/ca.pem" } }), true);
+    assert.equal(bad({ ssl: { certFile: "/c.pem" } }), false);
+  });
+});
+
+describe("postgres store", () => {
+  test("each connection carries the timeouts, search path and application name", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const cfg = cfgFor({ schema: "settings", statementTimeoutMs: 2500, idleInTransactionTimeoutMs: 4000 });
+    const c = new pg.Client(clientConfig(cfg));
+    await c.connect();
+    try {
+      const show = async (name: string) => (await c.query(`SHOW ${name}`)).rows[0]?.[name];
+      assert.equal(await show("statement_timeout"), "2500ms");
+      assert.equal(await show("idle_in_transaction_session_timeout"), "4s");
+      assert.equal(await show("search_path"), "settings");
+      assert.equal(await show("application_name"), "switchyard");
+    } finally {
+      await c.end();
+    }
+  });
+
+  test("migrations: versioned and idempotent; a newer schema is refused", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const a = await open({ schema: "mig" });
+    assert.deepEqual(a.applied, ALL_VERSIONS);
+    const rec = await addKey(a.keys);
+    const b = await open({ schema: "mig" });
+    assert.deepEqual(b.applied, []);
+    assert.equal((await b.keys.get(rec.id))?.hash, rec.hash);
+    const rows = await server!.sql("SELECT version FROM mig.schema_migrations ORDER BY version");
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      ALL_VERSIONS,
+    );
+    await server!.sql("INSERT INTO mig.schema_migrations VALUES (999, 'future', 0)");
+    await assert.rejects(
+      openPostgresStore(cfgFor({ schema: "mig" })),
+      (err: unknown) => err instanceof PostgresSchemaError && /newer/.test(err.message),
+    );
+  });
+
+  test("three stores migrating one empty database at once: all succeed, one migrates, one schema version", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const url = await server!.createDatabase("race");
+    for (const schema of ["public", "tenant"]) {
+      const stores = await Promise.all([1, 2, 3].map(() => open({ schema }, url)));
+      const applied = stores.map((s) => s.applied);
+      assert.equal(applied.filter((a) => a.length > 0).length, 1, JSON.stringify(applied));
+      assert.deepEqual(
+        applied.find((a) => a.length > 0),
+        ALL_VERSIONS,
+      );
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      const rows = await c.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+      await c.end();
+      assert.deepEqual(
+        rows.rows.map((r) => r.version),
+        ALL_VERSIONS,
+      );
+      // Every store works on the one schema.
+      const key = await addKey(stores[0]!.keys);
+      for (const s of stores) assert.equal((await s.keys.get(key.id))?.id, key.id);
+    }
+  });
+
+  test("two gateways claim the same jobs at once: for each job exactly one token may finish it", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const [a, b] = [
+      await open({ schema: "claims", poolMax: 4 }),
+      await open({ schema: "claims", poolMax: 4 }),
+    ];
+    const jobs = Array.from({ length: 20 }, () => newJob());
+    for (const j of jobs) await a.jobs.create(j);
+    await Promise.all(
+      jobs.map(async (j) => {
+        const claims = await Promise.all([
+          a.jobs.claim(j.id, "ta", Date.now()),
+          b.jobs.claim(j.id, "tb", Date.now()),
+        ]);
+        assert.ok(claims.every((c) => c?.status === "RUNNING"));
+        const wrote = await Promise.all([
+          a.jobs.finishAttempt(j.id, "ta", { status: "SUCCESS", result: "a" }, Date.now()),
+          b.jobs.finishAttempt(j.id, "tb", { status: "SUCCESS", result: "b" }, Date.now()),
+        ]);
+        assert.equal(wrote.filter(Boolean).length, 1, `${j.id}: ${wrote}`);
+        const done = await b.jobs.get(j.id);
+        assert.deepEqual([done?.status, done?.attempts, done?.result], ["SUCCESS", 2, wrote[0] ? "a" : "b"]);
+      }),
+    );
+  });
+
+  test("two gateways add usage to one key concurrently: no update is lost", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const [a, b] = [await open({ schema: "usage", poolMax: 5 }), await open({ schema: "usage", poolMax: 5 })];
+    const key = await addKey(a.keys);
+    const other = await addKey(a.keys);
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 150; i++) {
+      for (const s of [a, b]) calls.push(s.keys.addUsage(key.id, one, Date.now()));
+      if (i % 15 === 0) {
+        const entries = [other, key].map((k) => ({ keyId: k.id, delta: one, atMs: Date.now() }));
+        calls.push(a.keys.addUsageBatch(entries), b.keys.addUsageBatch([...entries].reverse()));
+      }
+    }
+    await Promise.all(calls);
+    const usage = (await b.keys.get(key.id))?.usage;
+    assert.deepEqual([usage?.requests, usage?.promptTokens, usage?.completionTokens], [320, 960, 1600]);
+    assert.equal((await a.keys.usageSince(key.id, Date.now() - 60_000)).requests, 320);
+    assert.equal((await a.keys.get(other.id))?.usage.requests, 20);
+  });
+
+  test("the pool never holds more than poolMax connections", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "poolmax", poolMax: 2 });
+    const key = await addKey(s.keys);
+    let most = 0;
+    const calls = Array.from({ length: 30 }, async () => {
+      await s.keys.addUsage(key.id, one, Date.now());
+      most = Math.max(most, s.poolStats.total);
+    });
+    await Promise.all(calls);
+    assert.ok(most <= 2, `pool grew to ${most}`);
+    assert.equal((await s.keys.get(key.id))?.usage.requests, 30);
+  });
+
+  test("a statement over statementTimeoutMs fails with store_unavailable; the store goes on", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "stmt", statementTimeoutMs: 500 });
+    const key = await addKey(s.keys);
+    const locker = new pg.Client({ connectionString: server!.url() });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM stmt.api_keys WHERE id = $1 FOR UPDATE", [key.id]);
+      const t0 = Date.now();
+      await assert.rejects(s.keys.addUsage(key.id, one, Date.now()), isUnavailable);
+      const took = Date.now() - t0;
+      assert.ok(took >= 400 && took < 3_000, `took ${took} ms`);
+      await locker.query("ROLLBACK");
+    } finally {
+      await locker.end();
+    }
+    assert.equal(await s.keys.addUsage(key.id, one, Date.now()), true);
+  });
+
+  test("unreachable at start: opening fails with store_unavailable within connectTimeoutMs", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const port = await freePort();
+    const t0 = Date.now();
+    await assert.rejects(
+      openPostgresStore(cfgFor({ connectTimeoutMs: 1000 }, `postgres://postgres@127.0.0.1:${port}/x`)),
+      isUnavailable,
+    );
+    assert.ok(Date.now() - t0 < 3_000);
+  });
+
+  test("PostgreSQL hangs (SIGSTOP): calls fail with store_unavailable within the timeouts, then recover", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "hang", connectTimeoutMs: 1000, statementTimeoutMs: 1000, poolMax: 3 });
+    const key = await addKey(s.keys);
+    await Promise.all([1, 2, 3].map(() => s.keys.get(key.id))); // open pooled connections
+    server!.pause();
+    try {
+      for (const call of [() => s.keys.get(key.id), () => s.idempotency.acquire("s", "k", "f", 1, 2, 3)]) {
+        const t0 = Date.now();
+        await assert.rejects(call(), isUnavailable);
+        // query timeout = statementTimeoutMs + min(connectTimeoutMs, 5 s) = 2 s, plus scheduling headroom.
+        assert.ok(Date.now() - t0 < 4_500, `took ${Date.now() - t0} ms`);
+      }
+    } finally {
+      server!.resume();
+    }
+    assert.equal((await s.keys.get(key.id))?.id, key.id);
+  });
+
+  test("PostgreSQL SIGKILLed mid-use: calls reject with store_unavailable; the same store works after restart", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "crash", connectTimeoutMs: 1000, statementTimeoutMs: 2000, poolMax: 4 });
+    const key = await addKey(s.keys);
+    const job = newJob();
+    await s.jobs.create(job);
+    await s.keys.addUsage(key.id, one, Date.now());
+    await Promise.all([1, 2, 3, 4].map(() => s.keys.get(key.id)));
+    // A call in flight when the server dies: it waits on a row lock held by another session.
+    const locker = new pg.Client({ connectionString: server!.url() });
+    locker.on("error", () => {});
+    await locker.connect();
+    await locker.query("BEGIN");
+    await locker.query("SELECT 1 FROM crash.api_keys WHERE id = $1 FOR UPDATE", [key.id]);
+    const inFlight = [
+      s.keys.addUsage(key.id, one, Date.now()),
+      s.keys.addUsageBatch([{ keyId: key.id, delta: one, atMs: Date.now() }]), // inside a transaction
+    ];
+    for (const p of inFlight) p.catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    await server!.kill();
+    for (const p of inFlight) await assert.rejects(p, isUnavailable);
+    const during = [
+      () => s.keys.get(key.id),
+      () => s.keys.addUsage(key.id, one, Date.now()),
+      () => s.keys.addUsageBatch([{ keyId: key.id, delta: one, atMs: Date.now() }]),
+      () => s.jobs.create(newJob()),
+      () => s.jobs.create(newJob(), { key: "k", fingerprint: "f", expiresAt: Date.now() + 60_000 }),
+      () => s.jobs.claim(job.id, "t", Date.now()),
+      () => s.idempotency.acquire("s", "k", "f", 1, 2, 3),
+    ];
+    for (const call of during) {
+      const t0 = Date.now();
+      await assert.rejects(call(), (err: unknown) => {
+        assert.ok(isUnavailable(err), String(err));
+        assert.equal((err as GatewayError).status, 503);
+        assert.doesNotMatch((err as Error).message, /postgres:\/\//);
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 2_500, `took ${Date.now() - t0} ms`);
+    }
+    await server!.restart();
+    await locker.end().catch(() => {});
+    // The same Store object: committed data survived the crash, and writes work again.
+    const after = await s.keys.get(key.id);
+    assert.equal(after?.usage.requests, 1);
+    assert.equal((await s.jobs.get(job.id))?.status, "PENDING");
+    assert.equal((await s.jobs.claim(job.id, "t", Date.now()))?.attempts, 1);
+    assert.equal(await s.keys.addUsage(key.id, one, Date.now()), true);
+    assert.equal((await s.idempotency.acquire("s", "k2", "f", 1, 2, 3)).kind, "acquired");
+  });
+});
