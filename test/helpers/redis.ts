@@ -1,4 +1,4 @@
-/** Starts a real redis-server for a test: free port, temp dir, no persistence; killed at the end. */
+/** Starts a real redis-server for a test: free port, temp dir, no persistence unless asked; killed at the end. */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -45,10 +45,37 @@ export interface RedisProc {
   stop(): Promise<void>;
 }
 
-async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
+export interface StartRedisOptions {
+  /** Turns on the append-only file with this fsync policy (default: no persistence at all). */
+  appendfsync?: "always" | "everysec";
+  /** Serves TLS only (PEM files; clients are not asked for certificates); `url` is then `rediss://`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+function persistenceArgs(opts: StartRedisOptions): string[] {
+  if (!opts.appendfsync) return ["--appendonly", "no"];
+  return ["--appendonly", "yes", "--appendfsync", opts.appendfsync];
+}
+
+function listenArgs(port: number, opts: StartRedisOptions): string[] {
+  if (!opts.tls) return ["--port", String(port)];
+  const t = opts.tls;
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    t.certFile,
+    "--tls-key-file",
+    t.keyFile,
+  ].concat(["--tls-ca-cert-file", t.caFile, "--tls-auth-clients", "no"]);
+}
+
+async function spawnRedis(port: number, dir: string, opts: StartRedisOptions = {}): Promise<ChildProcess> {
   const proc = spawn(
     REDIS_SERVER!,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    [...listenArgs(port, opts), "--bind", "127.0.0.1", "--save", "", ...persistenceArgs(opts), "--dir", dir],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -69,10 +96,10 @@ async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
   return proc;
 }
 
-export async function startRedis(): Promise<RedisProc> {
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisProc> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"));
   const port = await freePort();
-  let proc: ChildProcess | undefined = await spawnRedis(port, dir);
+  let proc: ChildProcess | undefined = await spawnRedis(port, dir, opts);
   const kill = async () => {
     const p = proc;
     proc = undefined;
@@ -83,13 +110,13 @@ export async function startRedis(): Promise<RedisProc> {
   };
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
     kill,
     pause: () => proc?.kill("SIGSTOP"),
     resume: () => proc?.kill("SIGCONT"),
     async restart() {
       await kill();
-      proc = await spawnRedis(port, dir);
+      proc = await spawnRedis(port, dir, opts);
     },
     async stop() {
       await kill();
