@@ -1,0 +1,334 @@
+/** NATS-specific behaviour of the JetStream queue: restarts, outages, de-duplication, server-side leases. */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, nanos } from "@nats-io/transport-node";
+import { GatewayError } from "../../src/core/errors.js";
+import { type NatsQueue, openNatsQueue } from "../../src/jobs/queue/nats.js";
+import { type NatsQueueConfigInput, natsQueueConfigSchema } from "../../src/jobs/queue/nats-config.js";
+import { NATS_SERVER, type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
+
+let n = 0;
+function config(server: NatsProc, extra: Partial<NatsQueueConfigInput> = {}) {
+  n++;
+  return natsQueueConfigSchema.parse({
+    kind: "nats",
+    servers: [server.url],
+    stream: `FAULT_${n}`,
+    subjectPrefix: `fault.t${n}`,
+    reconnectWaitMs: 50,
+    reconnectMaxWaitMs: 200,
+    ...extra,
+  });
+}
+
+const take = (q: NatsQueue, waitMs = 0, leaseMs = 5_000, max = 10) => q.receive({ max, leaseMs, waitMs });
+
+describe("NATS queue: server restarts and outages", () => {
+  let server: NatsProc;
+  const queues: NatsQueue[] = [];
+  const open = async (cfg: ReturnType<typeof config>) => {
+    const q = await openNatsQueue(cfg, { pollIntervalMs: 50 });
+    queues.push(q);
+    return q;
+  };
+  before(async () => {
+    // The durable setting docs/queue-nats.md recommends: every write synced before it is acked.
+    if (NATS_SERVER) server = await startNats({ jetstream: "sync_interval: always" });
+  });
+  after(async () => {
+    for (const q of queues) await q.close();
+    await server?.cleanup();
+  });
+
+  test("messages published before a SIGKILL are delivered after the restart (file storage)", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server));
+    await q.publish("a", "pa");
+    await q.publish("b", "pb", { priority: 5 });
+    await q.publish("later", "pl", { notBefore: Date.now() + 1_500 });
+    await server.kill();
+    await server.restart();
+    const got = await take(q, 5_000);
+    assert.deepEqual(
+      got.map((d) => [d.id, d.payload, d.deliveries]),
+      [
+        ["b", "pb", 1],
+        ["a", "pa", 1],
+      ],
+    );
+    for (const d of got) assert.equal(await q.ack(d), true);
+    // The delayed message (a server-side schedule) survived too and comes when due.
+    const [late] = await take(q, 5_000);
+    assert.equal(late?.id, "later");
+    assert.equal(late?.deliveries, 1);
+    assert.equal(await q.ack(late!), true);
+    assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 0 });
+  });
+
+  test("publish during an outage rejects with queue_unavailable within the timeout; receive waits", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server, { publishTimeoutMs: 500 }));
+    await q.publish("before", "1");
+    await server.stop();
+    const started = Date.now();
+    await assert.rejects(q.publish("during", "2"), (err: unknown) => {
+      assert.ok(err instanceof GatewayError);
+      assert.equal(err.code, "queue_unavailable");
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took >= 400 && took < 2_500, `rejected after ${took} ms`);
+    const waitStarted = Date.now();
+    assert.deepEqual(await take(q, 300), []);
+    assert.ok(Date.now() - waitStarted >= 250, "an outage receive returns at its wait, not at once");
+    await server.restart();
+    // The client reconnects by itself; the message stored before the outage is still there.
+    const got = await take(q, 5_000);
+    assert.deepEqual(
+      got.map((d) => d.id),
+      ["before"],
+    );
+    await q.ack(got[0]!);
+    await q.publish("after", "3");
+    const [last] = await take(q, 2_000);
+    assert.equal(last?.id, "after");
+    assert.equal(await q.ack(last!), true);
+    // The rejected publish was never sent: nothing else is in the queue.
+    assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 0 });
+  });
+
+  test("a publish during a short outage waits for the reconnect and is stored", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server, { publishTimeoutMs: 5_000 }));
+    await server.stop();
+    const publishing = q.publish("blip", "1");
+    await sleep(300);
+    await server.restart();
+    await publishing;
+    const [d] = await take(q, 2_000);
+    assert.equal(d?.id, "blip");
+    assert.equal(await q.ack(d!), true);
+  });
+
+  test("opening against a server that is down rejects with queue_unavailable", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(server, { servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 500 });
+    await assert.rejects(openNatsQueue(cfg), (err: unknown) => {
+      assert.ok(err instanceof GatewayError);
+      assert.equal(err.code, "queue_unavailable");
+      return true;
+    });
+  });
+});
+
+describe("NATS queue: server-side behaviour", () => {
+  let server: NatsProc;
+  const queues: NatsQueue[] = [];
+  const open = async (cfg: ReturnType<typeof config>) => {
+    const q = await openNatsQueue(cfg, { pollIntervalMs: 50 });
+    queues.push(q);
+    return q;
+  };
+  before(async () => {
+    if (NATS_SERVER) server = await startNats();
+  });
+  after(async () => {
+    for (const q of queues) await q.close();
+    await server?.cleanup();
+  });
+
+  test("a duplicate publish of one id (from two connections) stores one message", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(server);
+    const a = await open(cfg);
+    const b = await open(cfg);
+    await a.publish("job-1.3", "first");
+    await b.publish("job-1.3", "second");
+    await a.publish("job-1.3", "third", { notBefore: Date.now() + 60_000 });
+    assert.equal((await a.stats()).ready, 1);
+    const got = await take(b);
+    assert.deepEqual(
+      got.map((d) => [d.id, d.payload]),
+      [["job-1.3", "first"]],
+    );
+  });
+
+  test("past the duplicate window, publish is still a no-op while the id's message is in the stream", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server, { duplicateWindowMs: 100 }));
+    const again = async (payload: string, notBefore?: number) => {
+      await sleep(150); // the duplicate window is over
+      await q.publish("j", payload, notBefore === undefined ? {} : { notBefore });
+    };
+    await q.publish("j", "1");
+    await again("2");
+    assert.equal((await q.stats()).ready, 1);
+    const [d] = await take(q);
+    await again("3");
+    assert.equal(await q.nack(d!, 60_000), true);
+    await again("4", Date.now() + 60_000);
+    const s = await q.stats();
+    assert.equal(s.ready + s.leased, 1);
+    // Once the message is gone, the id can be published again.
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(`FAULT_${n}`);
+    await nc.close();
+    await q.publish("j", "5");
+    assert.deepEqual(
+      (await take(q)).map((x) => x.payload),
+      ["5"],
+    );
+    // A scheduled message is replaced rather than duplicated.
+    await q.publish("k", "a", { notBefore: Date.now() + 60_000 });
+    await again("b", Date.now() + 60_000);
+    assert.deepEqual(await q.stats(), { ready: 1, leased: 1, dead: 0 });
+  });
+
+  test("a message whose holder went away is redelivered after ackWaitMs with deliveries = 2", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(server, { ackWaitMs: 1_000 });
+    const a = await open(cfg);
+    const b = await open(cfg);
+    await a.publish("m", "p");
+    const [first] = await take(a, 0, 60_000);
+    assert.equal(first?.deliveries, 1);
+    await a.close(); // no ack, no more progress acks: only the server's lease is left
+    const started = Date.now();
+    const [again] = await take(b, 5_000);
+    const waited = Date.now() - started;
+    assert.equal(again?.id, "m");
+    assert.equal(again?.deliveries, 2);
+    assert.ok(waited >= 500 && waited < 4_000, `redelivered after ${waited} ms`);
+  });
+
+  test("a lease longer than ackWaitMs is kept by progress acks, then runs out", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(server, { ackWaitMs: 1_000 });
+    const a = await open(cfg);
+    const b = await open(cfg);
+    await a.publish("m", "p");
+    const [d] = await take(a, 0, 2_500);
+    assert.ok(d);
+    assert.deepEqual(await take(b, 1_800), [], "taken while the lease was kept");
+    assert.equal((await a.stats()).leased, 1);
+    const [again] = await take(b, 3_000);
+    assert.equal(again?.deliveries, 2);
+    assert.equal(await a.ack(d), false);
+    assert.equal(await b.ack(again!), true);
+  });
+
+  test("notBefore: a scheduled message is not handed out before it is due", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server));
+    assert.equal(q.usesSchedules, true, "nats-server 2.12+ supports message schedules");
+    const due = Date.now() + 1_200;
+    await q.publish("s", "p", { notBefore: due, priority: 3 });
+    assert.equal((await q.stats()).ready, 1);
+    const got = await take(q, 5_000);
+    assert.ok(Date.now() >= due, "delivered before notBefore");
+    assert.deepEqual(
+      got.map((x) => [x.id, x.priority, x.deliveries]),
+      [["s", 3, 1]],
+    );
+  });
+
+  test("notBefore with delayedDelivery redeliver: held back by a delayed nak", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server, { delayedDelivery: "redeliver" }));
+    assert.equal(q.usesSchedules, false);
+    const due = Date.now() + 800;
+    await q.publish("r", "p", { notBefore: due });
+    assert.deepEqual(await take(q, 300), []);
+    const got = await take(q, 5_000);
+    assert.ok(Date.now() >= due, "delivered before notBefore");
+    assert.equal(got[0]?.id, "r");
+    // The early delivery that was put back counts (documented for this mode).
+    assert.equal(got[0]?.deliveries, 2);
+  });
+
+  test("after maxDeliver deliveries a message is dead-lettered instead of delivered", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server, { maxDeliver: 2 }));
+    await q.publish("poison", "p");
+    for (let i = 1; i <= 2; i++) {
+      const [d] = await take(q, 2_000, 50);
+      assert.equal(d?.deliveries, i);
+      await sleep(80);
+    }
+    assert.deepEqual(await take(q, 300), []);
+    const dead = await q.deadLetters(10);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]?.id, "poison");
+    assert.equal(dead[0]?.deliveries, 2);
+    assert.match(dead[0]?.reason ?? "", /^max_deliveries/);
+    assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 1 });
+  });
+
+  test("a lower priority class is served only when higher ones are empty", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await open(config(server));
+    for (let i = 0; i < 5; i++) await q.publish(`low${i}`, "l", { priority: -5 });
+    for (let i = 0; i < 5; i++) await q.publish(`mid${i}`, "m", { priority: 0 });
+    await q.publish("top", "t", { priority: 1_000 });
+    const got = await take(q, 0, 5_000, 3);
+    assert.deepEqual(
+      got.map((d) => d.id),
+      ["top", "mid0", "mid1"],
+    );
+    const rest = await take(q, 0, 5_000, 20);
+    assert.deepEqual(
+      rest.map((d) => d.id),
+      ["mid2", "mid3", "mid4", "low0", "low1", "low2", "low3", "low4"],
+    );
+  });
+
+  test("reopening with changed settings updates the consumers; a foreign stream is refused", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(server, { ackWaitMs: 30_000 });
+    const a = await open(cfg);
+    await a.publish("kept", "p");
+    const b = await open({ ...cfg, ackWaitMs: 2_000, maxAckPending: 7 });
+    const got = await take(b);
+    assert.equal(got[0]?.id, "kept");
+    await b.close();
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const ci = await jsm.consumers.info(cfg.stream, `${cfg.consumer}-p0`);
+      assert.equal(ci.config.ack_wait, nanos(2_000));
+      assert.equal(ci.config.max_ack_pending, 7);
+      const si = await jsm.streams.info(cfg.stream);
+      assert.equal(si.config.retention, "workqueue");
+      assert.equal(si.config.storage, "file");
+      assert.equal(si.config.duplicate_window, nanos(cfg.duplicateWindowMs));
+    } finally {
+      await nc.close();
+    }
+    await assert.rejects(open({ ...cfg, stream: `${cfg.stream}_DEAD` }), /workqueue retention/);
+  });
+});
+
+describe("NATS queue: credentials", () => {
+  let server: NatsProc;
+  before(async () => {
+    if (NATS_SERVER) server = await startNats({ user: "sy", password: "s3cret" });
+  });
+  after(async () => {
+    await server?.cleanup();
+  });
+
+  test("user and password are sent; a wrong password fails with queue_unavailable", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await openNatsQueue(config(server, { user: "sy", password: "s3cret" }));
+    await q.publish("x", "1");
+    assert.equal((await take(q))[0]?.id, "x");
+    await q.close();
+    await assert.rejects(
+      openNatsQueue(config(server, { user: "sy", password: "wrong", connectTimeoutMs: 1_000 })),
+      (err: unknown) => err instanceof GatewayError && err.code === "queue_unavailable",
+    );
+  });
+});
