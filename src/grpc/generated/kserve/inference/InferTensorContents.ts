@@ -1,6 +1,6 @@
 // Original file: proto/kserve/grpc_predict_v2.proto
 
-import type { Long } from "@grpc/proto-loader";
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * The data of a tensor in typed form: exactly one field is set, matching the tensor's data type,
@@ -10,35 +10,35 @@ export interface InferTensorContents {
   /**
    * BOOL.
    */
-  bool_contents?: boolean[];
+  'bool_contents'?: (boolean)[];
   /**
    * INT8, INT16 and INT32 (each element in its own 32-bit value).
    */
-  int_contents?: number[];
+  'int_contents'?: (number)[];
   /**
    * INT64.
    */
-  int64_contents?: (number | string | Long)[];
+  'int64_contents'?: (number | string | Long)[];
   /**
    * UINT8, UINT16 and UINT32 (each element in its own 32-bit value).
    */
-  uint_contents?: number[];
+  'uint_contents'?: (number)[];
   /**
    * UINT64.
    */
-  uint64_contents?: (number | string | Long)[];
+  'uint64_contents'?: (number | string | Long)[];
   /**
    * FP32.
    */
-  fp32_contents?: (number | string)[];
+  'fp32_contents'?: (number | string)[];
   /**
    * FP64.
    */
-  fp64_contents?: (number | string)[];
+  'fp64_contents'?: (number | string)[];
   /**
    * BYTES: one entry per element.
    */
-  bytes_contents?: (Buffer | Uint8Array | string)[];
+  'bytes_contents'?: (Buffer | Uint8Array | string)[];
 }
 
 /**
@@ -49,33 +49,33 @@ export interface InferTensorContents__Output {
   /**
    * BOOL.
    */
-  bool_contents: boolean[];
+  'bool_contents': (boolean)[];
   /**
    * INT8, INT16 and INT32 (each element in its own 32-bit value).
    */
-  int_contents: number[];
+  'int_contents': (number)[];
   /**
    * INT64.
    */
-  int64_contents: number[];
+  'int64_contents': (number)[];
   /**
    * UINT8, UINT16 and UINT32 (each element in its own 32-bit value).
    */
-  uint_contents: number[];
+  'uint_contents': (number)[];
   /**
    * UINT64.
    */
-  uint64_contents: number[];
+  'uint64_contents': (number)[];
   /**
    * FP32.
    */
-  fp32_contents: number[];
+  'fp32_contents': (number)[];
   /**
    * FP64.
    */
-  fp64_contents: number[];
+  'fp64_contents': (number)[];
   /**
    * BYTES: one entry per element.
    */
-  bytes_contents: Buffer[];
+  'bytes_contents': (Buffer)[];
 }

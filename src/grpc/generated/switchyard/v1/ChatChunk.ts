@@ -1,0 +1,42 @@
+// Original file: proto/switchyard/v1/inference.proto
+
+import type { ChunkChoice as _switchyard_v1_ChunkChoice, ChunkChoice__Output as _switchyard_v1_ChunkChoice__Output } from '../../switchyard/v1/ChunkChoice.js';
+import type { Usage as _switchyard_v1_Usage, Usage__Output as _switchyard_v1_Usage__Output } from '../../switchyard/v1/Usage.js';
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface ChatChunk {
+  'id'?: (string);
+  /**
+   * "chat.completion.chunk".
+   */
+  'object'?: (string);
+  'created'?: (number | string | Long);
+  'model'?: (string);
+  'choices'?: (_switchyard_v1_ChunkChoice)[];
+  /**
+   * Set on the last message of the stream only.
+   */
+  'usage'?: (_switchyard_v1_Usage | null);
+  'system_fingerprint'?: (string);
+  'extra'?: (_google_protobuf_Struct | null);
+  '_system_fingerprint'?: "system_fingerprint";
+}
+
+export interface ChatChunk__Output {
+  'id'?: (string);
+  /**
+   * "chat.completion.chunk".
+   */
+  'object'?: (string);
+  'created'?: (number);
+  'model'?: (string);
+  'choices'?: (_switchyard_v1_ChunkChoice__Output)[];
+  /**
+   * Set on the last message of the stream only.
+   */
+  'usage'?: (_switchyard_v1_Usage__Output);
+  'system_fingerprint'?: (string);
+  'extra'?: (_google_protobuf_Struct__Output);
+  '_system_fingerprint'?: "system_fingerprint";
+}

@@ -1,0 +1,10 @@
+// Original file: proto/switchyard/v1/inference.proto
+
+
+export interface TokenIds {
+  'ids'?: (number)[];
+}
+
+export interface TokenIds__Output {
+  'ids'?: (number)[];
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { status } from "@grpc/grpc-js";
+import type { Job__Output } from "../../src/grpc/generated/switchyard/v1/Job.js";
+import { configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { type Clients, collect, connect, metadata, trailer } from "./_helpers.js";
+
+const chatJob = (content: string) => ({
+  chat: { model: "sim-small", messages: [{ role: "user", content }], max_tokens: 6 },
+});
+
+describe("gRPC Jobs", () => {
+  let sim: Running;
+  let gw: Running;
+  let c: Clients;
+  before(async () => {
+    sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
+    gw = await startGateway(configFor(sim.url, { logging: { level: "warn" }, jobs: { pollIntervalMs: 50 } }));
+    c = connect(gw.grpcPort!);
+  });
+  after(async () => {
+    c?.close();
+    await gw?.stop();
+    await sim?.stop();
+  });
+
+  test("Submit, then Watch until SUCCESS; Get returns the chat answer", async () => {
+    const submitted = await c.submit({ ...chatJob("watch me"), metadata: { team: "a" } });
+    assert.equal(submitted.error, undefined, submitted.error?.details);
+    const job = submitted.response!;
+    assert.match(job.id ?? "", /^job_/);
+    assert.equal(job.type, "chat.completion");
+    assert.ok(["JOB_STATUS_PENDING", "JOB_STATUS_RUNNING", "JOB_STATUS_SUCCESS"].includes(job.status ?? ""));
+    assert.deepEqual(job.metadata, { team: "a" });
+
+    const watched = await collect<Job__Output>(
+      c.jobs.Watch({ id: job.id }, { deadline: Date.now() + 15_000 }),
+    );
+    assert.equal(watched.error, undefined, watched.error?.details);
+    const states = watched.messages.map((m) => m.status);
+    assert.equal(states.at(-1), "JOB_STATUS_SUCCESS", states.join(","));
+    assert.equal(new Set(states).size, states.length, "each state change is sent once");
+    const final = watched.messages.at(-1)!;
+    assert.equal(final.result, "chat");
+    assert.ok((final.chat?.choices?.[0]?.message?.content ?? "").length > 0);
+
+    const got = await c.get(job.id!);
+    assert.equal(got.response?.status, "JOB_STATUS_SUCCESS");
+    assert.equal(got.response?.attempts, 1);
+    assert.ok((got.response?.finished_at?.seconds ?? 0) > 0);
+    assert.equal(
+      got.response?.chat?.choices?.[0]?.message?.content,
+      final.chat?.choices?.[0]?.message?.content,
+    );
+  });
+
+  test("an embedding job's result is an EmbedResponse", async () => {
+    const sub = await c.submit({ embedding: { model: "sim-embed", input: ["x", "y"] } });
+    assert.equal(sub.error, undefined, sub.error?.details);
+    const watched = await collect<Job__Output>(
+      c.jobs.Watch({ id: sub.response!.id }, { deadline: Date.now() + 15_000 }),
+    );
+    const final = watched.messages.at(-1)!;
+    assert.equal(final.status, "JOB_STATUS_SUCCESS");
+    assert.equal(final.embedding?.data?.length, 2);
+  });
+
+  test("the idempotency-key metadata returns the same job; another request with that key is refused", async () => {
+    const key = `grpc-idem-${process.pid}`;
+    const first = await c.submit(chatJob("once"), metadata({ "idempotency-key": key }));
+    assert.equal(first.error, undefined, first.error?.details);
+    assert.equal(first.headers.get("idempotent-replayed").length, 0);
+    const again = await c.submit(chatJob("once"), metadata({ "idempotency-key": key }));
+    assert.equal(again.response?.id, first.response?.id);
+    assert.equal(again.headers.get("idempotent-replayed")[0], "true");
+    const other = await c.submit(chatJob("something else"), metadata({ "idempotency-key": key }));
+    assert.equal(other.error?.code, status.INVALID_ARGUMENT);
+    assert.equal(trailer(other.error, "x-switchyard-error-code"), "idempotency_key_reused");
+  });
+
+  test("Cancel stops a job that has not run; unknown ids and bad submissions are refused", async () => {
+    const later = { seconds: Math.floor(Date.now() / 1000) + 3600 };
+    const sub = await c.submit({ ...chatJob("later"), run_after: later });
+    assert.equal(sub.response?.status, "JOB_STATUS_PENDING");
+    assert.equal(sub.response?.run_after?.seconds, later.seconds);
+    const cancelled = await c.cancel(sub.response!.id!);
+    assert.equal(cancelled.response?.status, "JOB_STATUS_CANCELLED");
+
+    const missing = await c.get("job_does_not_exist");
+    assert.equal(missing.error?.code, status.NOT_FOUND);
+    assert.equal(trailer(missing.error, "x-switchyard-error-code"), "job_not_found");
+
+    const empty = await c.submit({ priority: 1 });
+    assert.equal(empty.error?.code, status.INVALID_ARGUMENT);
+    const unknownModel = await c.submit({
+      chat: { model: "nope", messages: [{ role: "user", content: "x" }] },
+    });
+    assert.equal(unknownModel.error?.code, status.NOT_FOUND);
+  });
+});
