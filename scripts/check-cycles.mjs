@@ -6,12 +6,16 @@ import { dirname, join, resolve } from "node:path";
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
 
+// Generated code (protobuf types, whose Struct and Value refer to each other by definition) is not ours to shape.
+const SKIP = new Set(["generated"]);
+
 function sources(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (name.endsWith(".ts")) out.push(resolve(p));
+    if (statSync(p).isDirectory()) {
+      if (!SKIP.has(name)) out.push(...sources(p));
+    } else if (name.endsWith(".ts")) out.push(resolve(p));
   }
   return out;
 }
