@@ -3,11 +3,13 @@ import { ConfigReloader, type ReloadOutcome } from "./config/reload.js";
 import type { Config } from "./config/schema.js";
 import type { RequestContext } from "./core/context.js";
 import { GatewayError } from "./core/errors.js";
+import { createGrpcFrontDoor } from "./grpc/server.js";
 import { registerReloadRoute } from "./http/admin-routes.js";
 import { buildHttpServer } from "./http/server.js";
 import { createJobs } from "./jobs/runtime.js";
 import { createObservability, type Observability } from "./observability/index.js";
 import { accessLogFrom, createLogging, type Logger } from "./observability/logger.js";
+import { PipelineRunner } from "./pipeline/index.js";
 import { buildPolicy } from "./policy/build.js";
 import type { Gate } from "./policy/gate.js";
 import { buildPools } from "./routing/build.js";
@@ -28,8 +30,13 @@ export interface Gateway {
   readonly gate: Gate;
   /** Metrics and traces of this gateway. */
   readonly observability: Observability;
-  /** Starts listening; resolves with the bound port. */
-  listen(port?: number, host?: string): Promise<number>;
+  /** The bound gRPC port, once listening (undefined when `grpc.enabled` is false). */
+  readonly grpcPort: number | undefined;
+  /**
+   * Starts listening; resolves with the bound HTTP port. The gRPC listener (when enabled) binds
+   * `grpcPort`, by default `grpc.port`, or a free port when `port` is 0 (a free HTTP port).
+   */
+  listen(port?: number, host?: string, grpcPort?: number): Promise<number>;
   /**
    * Stops taking requests, lets in-flight requests and streams finish within `graceMs`, then cuts
    * the rest (their upstream calls are aborted) and releases every connection.
@@ -71,8 +78,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     load: opts.loadConfig,
   });
   const policy = await buildPolicy(config, logger, observability.gate);
+  const pipelines = PipelineRunner.fromConfig(config, {
+    router,
+    gate: policy.gate,
+    observer: observability.pipelines,
+  });
   const jobs = config.jobs.enabled
-    ? await createJobs({ config, router, gate: policy.gate, logger, store: policy.store })
+    ? await createJobs({ config, router, gate: policy.gate, logger, store: policy.store, pipelines })
     : undefined;
   if (config.auth.mode === "none") {
     logger.warn(
@@ -92,7 +104,20 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     isDraining: () => draining,
     observability,
     jobs,
+    pipelines,
   });
+  const grpc = config.grpc.enabled
+    ? createGrpcFrontDoor({
+        config,
+        router,
+        gate: policy.gate,
+        logger,
+        accessLogger: logging.access,
+        observability,
+        jobs,
+        pipelines,
+      })
+    : undefined;
   registerReloadRoute(http, {
     gate: policy.gate,
     adminKeySet: Boolean(config.auth.adminKey),
@@ -111,7 +136,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       setTimeout(() => http.server.closeAllConnections(), 200).unref();
     }, graceMs);
     cut.unref();
-    await closing;
+    await Promise.all([closing, grpc?.close(graceMs)]);
     clearTimeout(cut);
     await jobs?.close(Math.min(graceMs, config.jobs.stopGraceMs));
     await router.close();
@@ -127,8 +152,12 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     logger,
     gate: policy.gate,
     observability,
-    async listen(port = config.server.port, host = config.server.host) {
+    get grpcPort() {
+      return grpc?.port;
+    },
+    async listen(port = config.server.port, host = config.server.host, grpcPort?: number) {
       await http.listen({ port, host });
+      await grpc?.listen(grpcPort ?? (port === 0 ? 0 : config.grpc.port), config.grpc.host ?? host);
       await observability.listen(host);
       const addr = http.server.address();
       return typeof addr === "object" && addr ? addr.port : port;

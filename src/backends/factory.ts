@@ -1,6 +1,8 @@
 import type { EndpointConfig } from "../config/schema.js";
+import { createKServeBackend } from "./kserve.js";
 import { OpenAIBackend } from "./openai.js";
 import { createSimBackend } from "./sim.js";
+import { SwitchyardGrpcBackend } from "./switchyard-grpc.js";
 import type { Backend } from "./types.js";
 
 /** Builds the adapter an endpoint's `kind` names. */
@@ -10,5 +12,9 @@ export function createBackend(cfg: EndpointConfig, model: string, index: number)
       return new OpenAIBackend(cfg);
     case "sim":
       return createSimBackend(cfg.sim, cfg.id ?? `sim:${model}#${index}`);
+    case "kserve-v2":
+      return createKServeBackend(cfg, model);
+    case "switchyard-grpc":
+      return new SwitchyardGrpcBackend(cfg, model);
   }
 }

@@ -8,7 +8,7 @@ import type { Backend, UpstreamCall, UpstreamJson, UpstreamStream } from "./type
 import { parseRetryAfter, upstreamStatusError } from "./upstream-errors.js";
 import { extractUsage } from "./usage.js";
 
-const PATHS: Record<Operation, string> = {
+const PATHS: Record<Exclude<Operation, "infer">, string> = {
   chat: "/chat/completions",
   completion: "/completions",
   embedding: "/embeddings",
@@ -98,6 +98,11 @@ export class OpenAIBackend implements Backend {
   }
 
   private async send(call: UpstreamCall) {
+    // Tensor inference goes to kserve-v2 endpoints only (the config refuses anything else).
+    if (call.op === "infer")
+      throw new GatewayError("upstream_rejected", "an openai endpoint does not serve tensor inference", {
+        status: 400,
+      });
     const body = call.raw ?? JSON.stringify(call.body);
     try {
       return await this.pool.request({

@@ -6,7 +6,7 @@ import { serveCommand } from "./serve.js";
 const HELP = `switchyard — model-serving gateway
 
 usage:
-  switchyard serve [--config FILE] [--port N] [--host H] [--auth keys|jwt|keys,jwt]
+  switchyard serve [--config FILE] [--port N] [--grpc-port N] [--host H] [--auth keys|jwt|keys,jwt]
                                                            start the gateway (embedded default without --config)
   switchyard worker [--config FILE] [--concurrency N]      run job workers alone (same store as the gateways)
   switchyard sim [--port N] [--model NAME[:preset]]...     start the simulated LLM server

@@ -12,6 +12,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   const { values } = parseFlags(args, {
     config: { type: "string", short: "c" },
     port: { type: "string", short: "p" },
+    "grpc-port": { type: "string" },
     host: { type: "string" },
     auth: { type: "string" },
   });
@@ -32,6 +33,8 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
     throw err;
   }
   const port = parsePort(values.port ?? env.PORT, values.port ? "--port" : "PORT") ?? config.server.port;
+  // A free HTTP port (0) asks for a free gRPC port too, unless --grpc-port names one.
+  const grpcPort = parsePort(values["grpc-port"], "--grpc-port") ?? (port === 0 ? 0 : config.grpc.port);
   // Hot reload reads the same file with the same command-line overrides.
   const file = values.config ?? env.SWITCHYARD_CONFIG;
   const loadAgain = (): Config => {
@@ -40,7 +43,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   };
   const gateway = await createGateway(config, file ? { loadConfig: loadAgain } : {});
   const stopWatching = gateway.watchConfig(file);
-  const bound = await gateway.listen(port, values.host ?? config.server.host);
+  const bound = await gateway.listen(port, values.host ?? config.server.host, grpcPort);
   // Lifecycle lines are written at info even when the configured level is higher, so supervisors
   // and scripts always see when the gateway is ready and when it stops (only `silent` hides them).
   const lifecycle = gateway.logger.child(
@@ -50,6 +53,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
   lifecycle.info(
     {
       port: bound,
+      ...(gateway.grpcPort === undefined ? {} : { grpcPort: gateway.grpcPort }),
       models: Object.keys(config.models),
       config: values.config ?? env.SWITCHYARD_CONFIG ?? "embedded default",
     },

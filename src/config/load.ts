@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { DEMO_PIPELINE } from "../pipeline/demo.js";
 import { type Config, type ConfigInput, configSchema } from "./schema.js";
 
 /** A config that cannot be used. `message` names the path, what was expected and what was found. */
@@ -62,7 +63,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const where = formatPath(issue.path);
-    const got = "input" in issue ? `, got ${describe(issue.input)}` : "";
+    // A custom issue (a cross-reference check) names what is wrong itself; its input is the whole config.
+    const got = "input" in issue && issue.code !== "custom" ? `, got ${describe(issue.input)}` : "";
     if (issue.code === "unrecognized_keys") return `${where}: unknown key(s) ${issue.keys.join(", ")}`;
     return `${where}: ${issue.message}${got}`;
   });
@@ -124,7 +126,7 @@ export function loadConfigFile(file: string, env: Env): Config {
   return parseConfig(doc, env);
 }
 
-/** The embedded default: two simulated chat models and one simulated embedding model. */
+/** The embedded default: two simulated chat models, one simulated embedding model and a demo pipeline. */
 export function defaultConfigInput(): ConfigInput {
   return {
     models: {
@@ -135,5 +137,6 @@ export function defaultConfigInput(): ConfigInput {
         endpoints: [{ kind: "sim", sim: { preset: "embedding", type: "embedding" } }],
       },
     },
+    pipelines: { "triage-answer": DEMO_PIPELINE },
   };
 }

@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { authConfigSchema } from "../auth/authenticate.js";
+import { batchingSchema } from "../batching/config.js";
+import { grpcConfigSchema } from "../grpc/config.js";
 import { jobsConfigSchema } from "../jobs/config.js";
 import { limitsConfigSchema } from "../limits/config.js";
 import { observabilityConfigSchema } from "../observability/config.js";
+import { checkPipelines } from "../pipeline/compile.js";
+import { pipelinesSchema } from "../pipeline/spec.js";
 import { balancerSchema } from "../routing/balancers/config.js";
 import { discoverySchema } from "../routing/discovery/config.js";
 import { simSettingsSchema } from "../sim/settings.js";
@@ -53,7 +57,91 @@ export const simEndpointSchema = z
   })
   .strict();
 
-export const endpointSchema = z.discriminatedUnion("kind", [openaiEndpointSchema, simEndpointSchema]);
+/** `host:port` of a gRPC server (a DNS name, an IPv4 address or a bracketed IPv6 address). */
+const grpcTarget = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, "must be host:port, e.g. triton:8001");
+
+/** Connection settings of a gRPC upstream: a few long-lived HTTP/2 channels kept alive by pings. */
+const grpcChannel = {
+  /** TLS with the system's root certificates; plaintext HTTP/2 (h2c) when false. */
+  tls: z.boolean().default(false),
+  /** HTTP/2 connections opened to the upstream; calls are spread over them. */
+  channels: positiveInt.max(64).default(1),
+  connectTimeoutMs: ms.default(5_000),
+  /** Interval of HTTP/2 keepalive pings (also while idle). */
+  keepAliveTimeMs: positiveInt.default(60_000),
+  /** A ping unanswered for this long closes the connection (calls then fail as unavailable). */
+  keepAliveTimeoutMs: positiveInt.default(10_000),
+  /** Largest message sent or received. */
+  maxMessageBytes: positiveInt.default(64 * 1024 * 1024),
+};
+
+/** A KServe v2 / Open Inference Protocol server (Triton, KServe, MLServer, OpenVINO) for tensor models. */
+export const kserveEndpointSchema = z
+  .object({
+    kind: z.literal("kserve-v2"),
+    ...endpointCommon,
+    protocol: z.enum(["http", "grpc"]).default("http"),
+    /** HTTP base URL (protocol http): `http://triton:8000`; the `/v2/...` paths are appended. */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), { message: "must be an http:// or https:// URL" })
+      .optional(),
+    /** gRPC `host:port` (protocol grpc): `triton:8001`. */
+    target: grpcTarget.optional(),
+    /** The model name the upstream knows; defaults to the public name. */
+    model: z.string().min(1).max(256).optional(),
+    /** The model version to ask for; the server chooses when absent. */
+    modelVersion: z.string().min(1).max(64).optional(),
+    /** Sent with every call (HTTP headers or gRPC metadata); use `${ENV_VAR}` for secrets. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Longest a single upstream call may take (the request's deadline may end it sooner). */
+    timeoutMs: positiveInt.default(60_000),
+    /** gRPC: how input tensors are sent, `raw` (raw_input_contents, as Triton prefers) or `typed`. */
+    tensorEncoding: z.enum(["raw", "typed"]).default("raw"),
+    /** Health checks ask whether the `model` is ready, or only whether the `server` is. */
+    readiness: z.enum(["model", "server"]).default("model"),
+    /** HTTP: connections kept to the upstream. */
+    maxConnections: positiveInt.default(64),
+    ...grpcChannel,
+  })
+  .strict()
+  .superRefine((ep, ctx) => {
+    if (ep.protocol === "http" && !ep.url)
+      ctx.addIssue({ code: "custom", path: ["url"], message: "protocol http needs url" });
+    if (ep.protocol === "grpc" && !ep.target)
+      ctx.addIssue({ code: "custom", path: ["target"], message: "protocol grpc needs target (host:port)" });
+  });
+
+/** Another Switchyard, or any service implementing `switchyard.v1.Inference` (proto/switchyard/v1). */
+export const switchyardGrpcEndpointSchema = z
+  .object({
+    kind: z.literal("switchyard-grpc"),
+    ...endpointCommon,
+    /** gRPC `host:port`. */
+    target: grpcTarget,
+    /** The model name the upstream knows; defaults to the public name. */
+    model: z.string().min(1).max(256).optional(),
+    /** Sent as `authorization: Bearer …` metadata; use `${ENV_VAR}` rather than a literal. */
+    apiKey: z.string().min(1).optional(),
+    /** Sent as metadata with every call. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Longest a single upstream call may take (a stream: until its last message). */
+    timeoutMs: positiveInt.default(300_000),
+    /** The `grpc.health.v1` service name health checks ask about ("" = the whole server). */
+    healthService: z.string().max(256).default(""),
+    ...grpcChannel,
+  })
+  .strict();
+
+export const endpointSchema = z.discriminatedUnion("kind", [
+  openaiEndpointSchema,
+  simEndpointSchema,
+  kserveEndpointSchema,
+  switchyardGrpcEndpointSchema,
+]);
 
 /** Error classes a retry or a fallback may react to. */
 export const ERROR_CLASSES = [
@@ -176,8 +264,11 @@ export const shadowSchema = z
 
 export const modelSchema = z
   .object({
-    /** `chat` models serve chat and completions; `embedding` models serve embeddings. */
-    type: z.enum(["chat", "embedding"]).default("chat"),
+    /**
+     * `chat` models serve chat and completions; `embedding` models serve embeddings; `kserve` models
+     * serve tensor inference (`POST /v2/models/{name}/infer`) from `kserve-v2` endpoints.
+     */
+    type: z.enum(["chat", "embedding", "kserve"]).default("chat"),
     balancer: balancerSchema.prefault("round_robin"),
     /** Static endpoints; may be empty when `discovery` or `versions` provides them. */
     endpoints: z.array(endpointSchema).default([]),
@@ -196,6 +287,8 @@ export const modelSchema = z
     fallbackOn: z
       .array(z.enum(ERROR_CLASSES))
       .default(["unavailable", "timeout", "server_error", "rate_limited"]),
+    /** Dynamic batching of concurrent requests into one upstream call (docs/batching.md); off when absent. */
+    batching: batchingSchema.optional(),
   })
   .strict();
 
@@ -221,6 +314,8 @@ export const deadlineSchema = z
     chatMs: positiveInt.default(300_000),
     completionMs: positiveInt.default(300_000),
     embeddingMs: positiveInt.default(60_000),
+    /** Tensor inference (`POST /v2/models/{name}/infer`). */
+    inferMs: positiveInt.default(60_000),
     /** Upper bound for a deadline asked for by a request. */
     maxMs: positiveInt.default(900_000),
     header: z.string().min(1).default("x-switchyard-timeout-ms"),
@@ -248,6 +343,7 @@ export const loggingSchema = z
 export const configSchema = z
   .object({
     server: serverSchema.prefault({}),
+    grpc: grpcConfigSchema.prefault({}),
     deadlines: deadlineSchema.prefault({}),
     compression: compressionSchema.prefault({}),
     logging: loggingSchema.prefault({}),
@@ -259,10 +355,14 @@ export const configSchema = z
     models: z
       .record(z.string().regex(MODEL_NAME, "model names use letters, digits and . _ : / @ -"), modelSchema)
       .refine((m) => Object.keys(m).length > 0, { message: "at least one model is required" }),
+    /** Multi-model pipelines (a DAG of model calls), run at `POST /v1/pipelines/{name}`. */
+    pipelines: pipelinesSchema,
   })
   .strict()
   .superRefine((cfg, ctx) => {
     checkRouting(cfg, ctx);
+    checkPipelines(cfg, (path, message) => ctx.addIssue({ code: "custom", path, message }));
+    checkEndpointKinds(cfg.models, ctx);
     if (cfg.jobs.queue.kind === "sqlite" && (cfg.store.kind as string) !== "sqlite") {
       ctx.addIssue({
         code: "custom",
@@ -272,6 +372,13 @@ export const configSchema = z
       });
     }
     for (const [name, model] of Object.entries(cfg.models)) {
+      if (model.batching && model.type === "chat") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", name, "batching"],
+          message: "batching is for embedding and kserve models (chat engines batch continuously themselves)",
+        });
+      }
       model.fallbacks.forEach((fb, i) => {
         const target = cfg.models[fb];
         if (!target || fb === name) {
@@ -341,7 +448,37 @@ function checkRouting(
   }
 }
 
+/** Tensor models take `kserve-v2` endpoints only, and `kserve-v2` endpoints serve tensor models only. */
+function checkEndpointKinds(models: Record<string, ModelConfig>, ctx: z.RefinementCtx): void {
+  for (const [name, model] of Object.entries(models)) {
+    const tensor = model.type === "kserve";
+    const check = (eps: readonly EndpointConfig[], path: PropertyKey[]) =>
+      eps.forEach((ep, i) => {
+        if (tensor !== (ep.kind === "kserve-v2"))
+          ctx.addIssue({
+            code: "custom",
+            path: [...path, i, "kind"],
+            message: tensor
+              ? `a kserve model needs kserve-v2 endpoints, not ${ep.kind}`
+              : `a kserve-v2 endpoint serves kserve models only (this model is ${model.type})`,
+          });
+      });
+    check(model.endpoints, ["models", name, "endpoints"]);
+    model.versions?.forEach((v, i) => {
+      check(v.endpoints ?? [], ["models", name, "versions", i, "endpoints"]);
+    });
+    if (tensor && model.discovery)
+      ctx.addIssue({
+        code: "custom",
+        path: ["models", name, "discovery"],
+        message: "discovery finds openai endpoints; a kserve model lists its endpoints",
+      });
+  }
+}
+
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export type EndpointConfig = z.infer<typeof endpointSchema>;
 export type OpenAIEndpointConfig = z.infer<typeof openaiEndpointSchema>;
 export type SimEndpointConfig = z.infer<typeof simEndpointSchema>;
+export type KServeEndpointConfig = z.infer<typeof kserveEndpointSchema>;
+export type SwitchyardGrpcEndpointConfig = z.infer<typeof switchyardGrpcEndpointSchema>;

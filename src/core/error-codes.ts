@@ -38,6 +38,7 @@ const G = {
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
+  ABORTED: 10,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -328,6 +329,41 @@ export const ERROR_CODES = {
     domain: "gateway",
     description:
       "The job queue's broker (NATS, Redis, …) or the store could not take the job; nothing was accepted. `retry-after` says when to retry.",
+  },
+  store_unavailable: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    type: "server_error",
+    retryable: true,
+    domain: "gateway",
+    description:
+      "The state store (PostgreSQL) could not be reached or did not answer within its timeouts. `retry-after` says when to retry.",
+  },
+  pipeline_not_found: {
+    http: 404,
+    grpc: G.NOT_FOUND,
+    type: "not_found_error",
+    retryable: false,
+    domain: "caller",
+    description: "No pipeline with this name is configured (`GET /v1/pipelines` lists them).",
+  },
+  pipeline_step_failed: {
+    http: 502,
+    grpc: G.ABORTED,
+    type: "upstream_error",
+    retryable: true,
+    domain: "upstream",
+    description:
+      "A pipeline step with `onError: fail` failed; the message names the pipeline, the step and the step's own error code, `param` is `steps.NAME`.",
+  },
+  pipeline_template_error: {
+    http: 422,
+    grpc: G.FAILED_PRECONDITION,
+    type: "invalid_request_error",
+    retryable: false,
+    domain: "caller",
+    description:
+      "A pipeline template or condition could not be evaluated for this run: a field it reads is missing (use `default(...)`) or has the wrong type.",
   },
   internal_error: {
     http: 500,

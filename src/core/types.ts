@@ -1,9 +1,13 @@
 /** Shared types of the request path: what a front door hands the router and what it gets back. */
 
-export type Operation = "chat" | "completion" | "embedding";
+/** `infer` is a KServe v2 (Open Inference Protocol) tensor inference call. */
+export type Operation = "chat" | "completion" | "embedding" | "infer";
 
-/** The kind of model a pool serves: chat models serve chat and completions, embedding models embeddings. */
-export type ModelType = "chat" | "embedding";
+/**
+ * The kind of model a pool serves: chat models serve chat and completions, embedding models
+ * embeddings, kserve models tensor inference.
+ */
+export type ModelType = "chat" | "embedding" | "kserve";
 
 export interface Usage {
   prompt_tokens: number;
@@ -27,6 +31,17 @@ export interface RouteRequest {
   priority?: string;
   /** Client headers allowed through to the upstream by `server.forwardHeaders`. */
   forwardHeaders?: Record<string, string>;
+  /** Overrides of the model's retry policy for this request (a pipeline step's `retry`). */
+  retry?: RetryOverride;
+}
+
+/** Fields of a model's `retry` policy that one request may override; the rest keep the model's values. */
+export interface RetryOverride {
+  readonly maxAttempts?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Error classes retried (`unavailable`, `timeout`, `server_error`, `rate_limited`, …). */
+  readonly on?: readonly string[];
 }
 
 /** One Server-Sent Event's data, without the `data: ` framing. */

@@ -3,6 +3,7 @@ import { checkModelAllowed } from "../auth/authenticate.js";
 import { ANONYMOUS, type Principal } from "../auth/principal.js";
 import { isKServeBackend } from "../backends/kserve.js";
 import { parseInferRequest, TensorError } from "../backends/kserve-tensors.js";
+import type { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { GatewayError } from "../core/errors.js";
 import type { Gate } from "../policy/gate.js";
@@ -25,6 +26,8 @@ export interface KServeRouteDeps {
   config: Config;
   router: Router;
   gate: Gate;
+  /** The way to the router: concatenates requests of models with `batching:` along the batch dimension. */
+  front: BatchingFront;
 }
 
 type NameParams = { Params: { name: string } };
@@ -103,7 +106,7 @@ async function infer(request: FastifyRequest<NameParams>, reply: FastifyReply, d
   const ticket = admitted instanceof Promise ? await admitted : admitted;
   ctx.ticket = ticket;
   for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
-  const result = await deps.router.execute(
+  const result = await deps.front.execute(
     {
       op: "infer",
       model,

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ANONYMOUS, type Principal } from "../auth/principal.js";
+import type { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
@@ -16,6 +17,8 @@ export interface ModelRouteDeps {
   gate: Gate;
   /** `Idempotency-Key` on non-streaming calls (from the jobs module); none when jobs are off. */
   idempotency?: SyncIdempotency;
+  /** The way to the router: merges requests of models with `batching:` (src/batching), else passes through. */
+  front: BatchingFront;
 }
 
 const ROUTES: ReadonlyArray<[string, Operation]> = [
@@ -26,6 +29,7 @@ const ROUTES: ReadonlyArray<[string, Operation]> = [
 
 /** The OpenAI-compatible model routes: parse, call the router, write. Nothing else lives here. */
 export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
+  const { front } = deps;
   app.register(async (v1) => {
     // Every /v1 route authenticates first, before its body is read.
     // With auth.mode none everyone is the anonymous principal: no hook, no promise per request.
@@ -35,7 +39,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       });
     }
     for (const [url, op] of ROUTES) {
-      v1.post(url, (request, reply) => handle(op, request, reply, deps));
+      v1.post(url, (request, reply) => handle(op, request, reply, deps, front));
     }
     v1.get("/v1/models", async (request) => ({
       object: "list",
@@ -88,7 +92,13 @@ function forwardHeaders(
   return out;
 }
 
-async function handle(op: Operation, request: FastifyRequest, reply: FastifyReply, deps: ModelRouteDeps) {
+async function handle(
+  op: Operation,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: ModelRouteDeps,
+  front: BatchingFront,
+) {
   const ctx = request.ctx;
   const { deadlines, server } = deps.config;
   ctx.setDeadline(deadlineFor(op, request.headers[deadlines.header], deadlines));
@@ -105,7 +115,7 @@ async function handle(op: Operation, request: FastifyRequest, reply: FastifyRepl
   // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
   const idemCall = { principalId: principal.id, body: request.rawBody, stream };
   const execute = runIdempotent(deps.idempotency, request.headers["idempotency-key"], idemCall, (r, c) =>
-    deps.router.execute(r, c),
+    front.execute(r, c),
   );
   const result = await execute(
     {

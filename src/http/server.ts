@@ -2,19 +2,23 @@ import { constants as zlib } from "node:zlib";
 import compress from "@fastify/compress";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Principal } from "../auth/principal.js";
+import { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
 import type { JobsRuntime } from "../jobs/runtime.js";
 import type { Observability } from "../observability/index.js";
 import type { AccessLog, Logger } from "../observability/logger.js";
+import type { PipelineRunner } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import type { Store } from "../store/types.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { fromFastifyError, sendError } from "./errors.js";
 import { registerJobRoutes } from "./job-routes.js";
+import { registerKServeRoutes } from "./kserve-routes.js";
 import { registerModelRoutes } from "./model-routes.js";
+import { registerPipelineRoutes } from "./pipeline-routes.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -41,6 +45,8 @@ export interface HttpDeps {
   observability?: Observability;
   /** Async jobs (`/v1/jobs` and `Idempotency-Key` on the model routes); none when disabled. */
   jobs?: JobsRuntime;
+  /** Multi-model pipelines (`/v1/pipelines`); none when absent. */
+  pipelines?: PipelineRunner;
 }
 
 const KNOWN_PATHS = new Set([
@@ -48,6 +54,7 @@ const KNOWN_PATHS = new Set([
   "/v1/completions",
   "/v1/embeddings",
   "/v1/models",
+  "/v1/pipelines",
   "/healthz",
   "/readyz",
 ]);
@@ -181,13 +188,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", models });
   });
   deps.observability?.registerRoutes(app);
+  // One batching front for every front door route: models with `batching:` merge requests there.
+  const front = new BatchingFront({ router: deps.router, observer: deps.observability?.router });
   registerModelRoutes(app, {
     config,
     router: deps.router,
     gate: deps.gate,
     idempotency: deps.jobs?.idempotency,
+    front,
   });
+  registerKServeRoutes(app, { config, router: deps.router, gate: deps.gate, front });
   if (deps.jobs) registerJobRoutes(app, { gate: deps.gate, jobs: deps.jobs.service });
+  if (deps.pipelines) registerPipelineRoutes(app, { config, gate: deps.gate, pipelines: deps.pipelines });
   registerAdminRoutes(app, {
     router: deps.router,
     gate: deps.gate,

@@ -91,6 +91,8 @@ export function validateBody(op: Operation, body: unknown): Record<string, unkno
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("invalid_request", "The request body must be a JSON object.");
   }
+  // Tensor inference bodies have their own schema (src/backends/kserve-tensors.ts).
+  if (op === "infer") throw new GatewayError("invalid_request", "This route does not take tensor inputs.");
   const result = SCHEMAS[op].safeParse(body, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;

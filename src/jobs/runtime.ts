@@ -1,5 +1,6 @@
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
+import { NOOP_PIPELINE_OBSERVER, PipelineRunner } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import { createStore } from "../store/index.js";
@@ -20,6 +21,8 @@ export interface JobsDeps {
   store?: Store;
   /** Workers to run in this process; defaults to `config.jobs.workers`. */
   workers?: number;
+  /** The gateway's pipelines (with its metrics); otherwise built here from the config. */
+  pipelines?: PipelineRunner;
 }
 
 export interface JobsRuntime {
@@ -38,7 +41,10 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
   const cfg = deps.config.jobs;
   const ownStore = deps.store ? undefined : await createStore(deps.config.store);
   const store = deps.store ?? ownStore!;
-  const queue = await createQueue(cfg.queue, deps.config.store, { pollIntervalMs: cfg.pollIntervalMs });
+  const queue = await createQueue(cfg.queue, deps.config.store, {
+    pollIntervalMs: cfg.pollIntervalMs,
+    onError: (err) => deps.logger.warn({ err, queue: cfg.queue.kind }, "job queue connection error"),
+  });
   const signals = new JobSignals();
   const guard = new WebhookGuard(cfg.webhooks);
   const webhooks = new WebhookDispatcher({
@@ -47,6 +53,13 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
     guard,
     onError: (err) => deps.logger.warn({ err }, "webhook delivery failed"),
   });
+  const pipelines =
+    deps.pipelines ??
+    PipelineRunner.fromConfig(deps.config, {
+      router: deps.router,
+      gate: deps.gate,
+      observer: NOOP_PIPELINE_OBSERVER,
+    });
   const service = new JobService({
     config: cfg,
     store,
@@ -54,6 +67,7 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
     router: deps.router,
     signals,
     webhooks: guard,
+    pipelines,
   });
   const concurrency = deps.workers ?? cfg.workers;
   const worker =
@@ -68,6 +82,7 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
           signals,
           webhooks,
           logger: deps.logger,
+          pipelines,
         })
       : undefined;
   worker?.start();

@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { z } from "zod";
 import { checkModelAllowed } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
+import type { RequestContext } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
 import { newTraceId } from "../core/ids.js";
 import type { Operation } from "../core/types.js";
@@ -14,7 +15,7 @@ import type { JobsConfig } from "./config.js";
 import type { Queue } from "./queue/types.js";
 import type { WebhookGuard } from "./webhooks.js";
 
-export const JOB_OPS: Record<JobType, Operation> = {
+export const JOB_OPS: Record<Exclude<JobType, "pipeline">, Operation> = {
   "chat.completion": "chat",
   completion: "completion",
   embedding: "embedding",
@@ -23,7 +24,7 @@ export const JOB_OPS: Record<JobType, Operation> = {
 const when = z.union([z.number().nonnegative(), z.iso.datetime({ offset: true })]);
 export const submissionSchema = z
   .object({
-    type: z.enum(["chat.completion", "completion", "embedding"]),
+    type: z.enum(["chat.completion", "completion", "embedding", "pipeline"]),
     request: z.record(z.string(), z.unknown()),
     priority: z.number().int().min(-1000).max(1000).optional(),
     /** Not before: epoch seconds or an ISO 8601 time. */
@@ -72,6 +73,15 @@ export interface JobServiceDeps {
   router: Router;
   signals: JobSignals;
   webhooks: WebhookGuard;
+  /** Checks the request of a `pipeline` job; without it such jobs are refused. */
+  pipelines?: PipelineJobs;
+}
+
+/** What the job service and worker need of the pipelines (src/pipeline's `PipelineRunner`). */
+export interface PipelineJobs {
+  /** Throws 400/403/404 for a request the job could never run. */
+  checkJob(principal: Principal, request: unknown): unknown;
+  runJob(principal: Principal, request: unknown, ctx: RequestContext): Promise<unknown>;
 }
 
 /** Job ids sort by submission time (lists and paging use that order). */
@@ -89,18 +99,7 @@ export class JobService {
 
   async submit(principal: Principal, input: unknown, opts: SubmitOptions = {}) {
     const sub = parseSubmission(input);
-    const op = JOB_OPS[sub.type];
-    const request = validateBody(op, sub.request);
-    if (request.stream === true) {
-      throw new GatewayError(
-        "invalid_request",
-        "Jobs run without streaming: remove 'stream' from the job's request (read the result with GET /v1/jobs/{id}).",
-        { param: "request.stream" },
-      );
-    }
-    const model = request.model as string;
-    this.d.router.resolve(op, model);
-    checkModelAllowed(principal, model);
+    const request = this.checkRequest(principal, sub.type, sub.request);
     if (sub.webhook) await this.d.webhooks.check(sub.webhook.url);
     const now = Date.now();
     const job = {
@@ -154,6 +153,29 @@ export class JobService {
         { cause: err },
       );
     }
+  }
+
+  /** Validates a job's request as its front door would (a pipeline's through the pipelines). */
+  private checkRequest(principal: Principal, type: JobType, req: Record<string, unknown>) {
+    if (type === "pipeline") {
+      if (!this.d.pipelines)
+        throw new GatewayError("invalid_request", "This gateway runs no pipelines.", { param: "type" });
+      this.d.pipelines.checkJob(principal, req);
+      return req;
+    }
+    const op = JOB_OPS[type];
+    const request = validateBody(op, req);
+    if (request.stream === true) {
+      throw new GatewayError(
+        "invalid_request",
+        "Jobs run without streaming: remove 'stream' from the job's request (read the result with GET /v1/jobs/{id}).",
+        { param: "request.stream" },
+      );
+    }
+    const model = request.model as string;
+    this.d.router.resolve(op, model);
+    checkModelAllowed(principal, model);
+    return request;
   }
 
   /** Puts a PENDING job on the queue. Message ids carry the attempt limit so a manual retry is a new message. */

@@ -7,7 +7,7 @@ import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
 import type { Store } from "../store/types.js";
 import type { JobsConfig } from "./config.js";
 import type { Delivery, Queue } from "./queue/types.js";
-import { JOB_OPS, type JobSignals } from "./service.js";
+import { JOB_OPS, type JobSignals, type PipelineJobs } from "./service.js";
 import type { WebhookDispatcher } from "./webhooks.js";
 
 export interface WorkerDeps {
@@ -21,6 +21,8 @@ export interface WorkerDeps {
   signals: JobSignals;
   webhooks: WebhookDispatcher;
   logger: Logger;
+  /** Runs jobs of type `pipeline`. */
+  pipelines?: PipelineJobs;
 }
 
 interface Running {
@@ -151,6 +153,11 @@ export class JobWorker {
   }
 
   async #execute(job: JobRecord, ctx: RequestContext): Promise<unknown> {
+    if (job.type === "pipeline") {
+      // The same executor as a sync run; each step passes the gate and the router on its own.
+      if (!this.#d.pipelines) throw new GatewayError("internal_error", "this worker runs no pipelines");
+      return this.#d.pipelines.runJob(job.principal, job.request, ctx);
+    }
     const op = JOB_OPS[job.type];
     const model = job.request.model as string;
     const ticket = await this.#d.gate.admit(job.principal, op, model, job.request);

@@ -10,6 +10,7 @@ import type { Attributes } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
 import type { RequestContext } from "../core/context.js";
+import type { PipelineObserver } from "../pipeline/observer.js";
 import type { GateObserver } from "../policy/gate.js";
 import type { AttemptEnd, GapRecorder, RouterObserver } from "../routing/observer.js";
 import { NO_GAPS, NOOP_OBSERVER } from "../routing/observer.js";
@@ -17,6 +18,7 @@ import type { Pool } from "../routing/pool.js";
 import type { ObservabilityConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import { GatewayMetrics } from "./metrics.js";
+import { buildPipelineObserver, PipelineMetrics } from "./pipeline-metrics.js";
 import { type ContextSpanKind, type EndpointAddress, Spans, traceparentOf } from "./spans.js";
 
 export type { ObservabilityConfig } from "./config.js";
@@ -35,6 +37,8 @@ export interface Observability {
   readonly router: RouterObserver;
   /** What the policy gate reports to. */
   readonly gate: GateObserver;
+  /** What the pipeline executor reports to (run and step spans and metrics). */
+  readonly pipelines: PipelineObserver;
   /** Points pool gauges at the router's pools (call again after a reload swaps the router). */
   attach(pools: () => Iterable<Pool>): void;
   /** A request arrived (HTTP onRequest). */
@@ -104,6 +108,7 @@ export async function createObservability(config: Config, logger: Logger): Promi
   let server: Server | undefined;
   let metricsPort: number | undefined;
   const routerObserver = buildRouterObserver(metrics, spans);
+  const pipelineMetrics = metrics ? new PipelineMetrics(metrics.registry) : undefined;
   return {
     metrics,
     tracing: spans !== undefined,
@@ -112,6 +117,7 @@ export async function createObservability(config: Config, logger: Logger): Promi
     },
     router: routerObserver,
     gate: { limit: (outcome) => metrics?.limit(outcome) },
+    pipelines: buildPipelineObserver(pipelineMetrics, spans),
     attach: (pools) => metrics?.attach(pools),
     requestStart(ctx, method, url, tracestate) {
       if (spans)
@@ -229,6 +235,7 @@ function buildRouterObserver(metrics: GatewayMetrics | undefined, spans: Spans |
       metrics?.healthTransitions.inc({ model: pool, endpoint, healthy: healthy ? "true" : "false" }),
     shed: (pool) => metrics?.shed.inc({ model: pool }),
     shadow: (pool, outcome, ms) => metrics?.shadow(pool, outcome, ms),
+    batch: (model, items, queueDelaysMs) => metrics?.batch(model, items, queueDelaysMs),
     interTokenRecorder: gaps,
   };
 }

@@ -11,6 +11,13 @@ export type PoolSource = () => Iterable<Pool>;
 
 const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
 
+/** Buckets of the dynamic batch size (inputs per upstream call). */
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096] as const;
+/** Buckets in seconds of the time a request waits in a batch queue (100 µs to 1 s). */
+const BATCH_DELAY_BUCKETS_S = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+] as const;
+
 /** "2xx", "4xx", … from an HTTP status. */
 export function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "other";
@@ -44,6 +51,9 @@ export class GatewayMetrics {
   readonly rateLimit: Counter<"outcome">;
   readonly shadows: Counter<"model" | "outcome">;
   readonly shadowDuration: FastHistogram;
+  readonly batchSize: FastHistogram;
+  readonly batchQueueDelay: FastHistogram;
+  readonly batches: FastCounter;
   private readonly itlByPool = new Map<string, (gapMs: number) => void>();
 
   constructor(opts: { processMetrics: boolean }) {
@@ -142,6 +152,23 @@ export class GatewayMetrics {
       "Duration of mirrored (shadow) requests that ran.",
       ["model"],
     );
+    this.batchSize = new FastHistogram(
+      r,
+      n("batch_size"),
+      "Dynamic batching: inputs per batched upstream call.",
+      ["model"],
+      BATCH_SIZE_BUCKETS,
+    );
+    this.batchQueueDelay = new FastHistogram(
+      r,
+      n("batch_queue_delay_seconds"),
+      "Dynamic batching: time a request waited in the batch queue before its batch left.",
+      ["model"],
+      BATCH_DELAY_BUCKETS_S,
+    );
+    this.batches = new FastCounter(r, n("batches_total"), "Dynamic batching: batched upstream calls.", [
+      "model",
+    ]);
     this.poolGauges();
     if (opts.processMetrics) {
       collectDefaultMetrics({ register: r, prefix: PREFIX });
@@ -257,6 +284,14 @@ export class GatewayMetrics {
   shadow(pool: string, outcome: string, ms: number): void {
     this.shadows.inc({ model: pool, outcome });
     if (outcome !== "dropped") this.shadowDuration.labels(pool).observe(ms / 1000);
+  }
+
+  /** One dynamic batch: its size in inputs and each member's wait in the queue. */
+  batch(model: string, items: number, queueDelaysMs: readonly number[]): void {
+    this.batches.inc(1, model);
+    this.batchSize.labels(model).observe(items);
+    const delay = this.batchQueueDelay.labels(model);
+    for (const ms of queueDelaysMs) delay.observe(ms / 1000);
   }
 
   limit(outcome: LimitOutcome): void {

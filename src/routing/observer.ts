@@ -38,6 +38,11 @@ export interface RouterObserver {
   shadow(pool: string, outcome: "success" | "failure" | "dropped", ms: number): void;
   /** The recorder of inter-token gaps for streams of `pool` (looked up once per stream, called per event). */
   interTokenRecorder?(pool: string): GapRecorder;
+  /**
+   * A dynamic batch of `items` inputs left the batch queue of `model` for one upstream call;
+   * `queueDelaysMs` holds how long each of its requests waited in the queue.
+   */
+  batch?(model: string, items: number, queueDelaysMs: readonly number[]): void;
 }
 
 /** A gap recorder that records nothing. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ErrorClass } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
-import type { Operation, RouteRequest, RouteResult } from "../core/types.js";
+import type { ModelType, Operation, RouteRequest, RouteResult } from "../core/types.js";
 import { parsePriority } from "./admission.js";
 import { runAttempt } from "./attempt.js";
 import { leafPools } from "./build.js";
@@ -12,10 +12,11 @@ import { runHedged } from "./hedge.js";
 import { NOOP_OBSERVER, type RouterObserver } from "./observer.js";
 import type { Pool } from "./pool.js";
 
-const SERVES: Record<Operation, "chat" | "embedding"> = {
+const SERVES: Record<Operation, ModelType> = {
   chat: "chat",
   completion: "chat",
   embedding: "embedding",
+  infer: "kserve",
 };
 
 /** Exponential backoff with full jitter: a random wait in [0, min(max, base × 2^(attempt-1))]. */
@@ -162,7 +163,7 @@ export class Router {
   }
 
   private async withRetries(pool: Pool, req: RouteRequest, ctx: RequestContext, release: () => void) {
-    const policy = pool.cfg.retry;
+    const policy = req.retry ? { ...pool.cfg.retry, ...req.retry } : pool.cfg.retry;
     pool.retryBudget.recordRequest();
     pool.hedgeBudget.recordRequest();
     const tried = new Set<Endpoint>();

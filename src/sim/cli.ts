@@ -12,7 +12,7 @@ import {
 } from "./settings.js";
 
 const USAGE =
-  "usage: switchyard sim [--port 9000] [--host 127.0.0.1] [--preset P] [--model NAME[:preset]]... [--settings FILE.json|yaml]";
+  "usage: switchyard sim [--port 9000] [--grpc-port N] [--host 127.0.0.1] [--preset P] [--model NAME[:preset]]... [--settings FILE.json|yaml]";
 
 const DEFAULT_MODELS: Array<[string, SimPreset]> = [
   ["sim-small", "small"],
@@ -46,10 +46,10 @@ function parseModelFlag(value: string): ModelSpec {
   return { name, preset: colon < 0 ? undefined : asPreset(value.slice(colon + 1), "--model") };
 }
 
-function parsePort(value: string): number {
+function parsePort(value: string, flag = "--port"): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port: '${value}' is not a port number`);
+    throw new UsageError(`${flag}: '${value}' is not a port number`);
   return port;
 }
 
@@ -134,6 +134,7 @@ async function run(argv: string[]): Promise<number> {
       args: argv,
       options: {
         port: { type: "string", default: "9000" },
+        "grpc-port": { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
         preset: { type: "string" },
         model: { type: "string", multiple: true },
@@ -151,14 +152,20 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const port = parsePort(values.port as string);
+  const grpcPort =
+    values["grpc-port"] === undefined ? undefined : parsePort(values["grpc-port"] as string, "--grpc-port");
   const preset = values.preset === undefined ? undefined : asPreset(values.preset as string, "--preset");
   const flags = ((values.model as string[] | undefined) ?? []).map(parseModelFlag);
   const file = values.settings ? await readSettingsFile(values.settings as string) : {};
   const models = buildModels(flags, preset, file);
-  const server = await startSimServer({ host: values.host as string, port, models }).catch((err: Error) => {
-    throw new UsageError(`cannot listen on ${values.host}:${port}: ${err.message}`);
-  });
-  process.stdout.write(`${JSON.stringify({ msg: "sim listening", port: server.port })}\n`);
+  const server = await startSimServer({ host: values.host as string, port, grpcPort, models }).catch(
+    (err: Error) => {
+      throw new UsageError(`cannot listen on ${values.host}:${port}: ${err.message}`);
+    },
+  );
+  const ready =
+    grpcPort === undefined ? { port: server.port } : { port: server.port, grpcPort: server.grpcPort };
+  process.stdout.write(`${JSON.stringify({ msg: "sim listening", ...ready })}\n`);
   const signal = await waitForSignal();
   await server.close();
   process.stdout.write(`${JSON.stringify({ msg: "sim stopped", signal })}\n`);

@@ -46,6 +46,7 @@ const OP_NAMES: Record<Operation, string> = {
   chat: "chat completions",
   completion: "completions",
   embedding: "embeddings",
+  infer: "tensor inference",
 };
 
 /** A simulated model: a continuous-batching decoder or an embedding encoder, with fault injection. */

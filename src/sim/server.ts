@@ -3,7 +3,10 @@ import type { AddressInfo } from "node:net";
 import type { Operation } from "../core/types.js";
 import { SimEngine } from "./engine.js";
 import { runtimeFaultsSchema } from "./faults.js";
+import { startSimGrpc } from "./grpc.js";
 import { HttpSink } from "./http-sink.js";
+import { handleKServeHttp, isKServePath, type KServeHttpContext } from "./kserve-http.js";
+import { SimTensorModel } from "./kserve-model.js";
 import { createSimMetrics, type SimMetrics } from "./metrics.js";
 import { invalid, problemBody, type SimProblem } from "./problem.js";
 import { RequestRecords, SimStats } from "./records.js";
@@ -26,10 +29,14 @@ export interface SimServerOptions {
   bodyLimitBytes?: number;
   /** How many `x-request-id` records `/sim/requests/:id` keeps; default 10,000. */
   maxRecords?: number;
+  /** Also serve gRPC (switchyard.v1.Inference, KServe v2, health) on this port (0 = a free one). */
+  grpcPort?: number;
 }
 
 export interface SimServer {
   port: number;
+  /** The gRPC port, when `grpcPort` was given. */
+  grpcPort?: number;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,7 @@ interface Ctx {
   bodyLimit: number;
   logger: SimLogger | undefined;
   started: number;
+  kserve: KServeHttpContext;
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType = "application/json"): void {
@@ -258,6 +266,7 @@ function methodNotAllowed(res: ServerResponse, method: string | undefined, path:
 
 async function route(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
+  if (isKServePath(path)) return handleKServeHttp(ctx.kserve, req, res, path);
   const control = CONTROL[path];
   if (control) {
     const handler = control[req.method ?? ""];
@@ -296,14 +305,22 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 /** Starts an OpenAI-compatible simulated model server on plain `node:http`. */
 export async function startSimServer(opts: SimServerOptions): Promise<SimServer> {
   const engines = buildEngines(opts.models);
+  const tensors = new Map<string, SimTensorModel>();
+  for (const [name, engine] of engines)
+    if (engine.settings.type === "tensor") tensors.set(name, new SimTensorModel(name, engine));
+  const metrics = createSimMetrics(engines);
+  const records = new RequestRecords(opts.maxRecords ?? 10_000);
+  const stats = new SimStats();
+  const bodyLimit = opts.bodyLimitBytes ?? 32 * 1024 * 1024;
   const ctx: Ctx = {
     engines,
-    metrics: createSimMetrics(engines),
-    records: new RequestRecords(opts.maxRecords ?? 10_000),
-    stats: new SimStats(),
-    bodyLimit: opts.bodyLimitBytes ?? 32 * 1024 * 1024,
+    metrics,
+    records,
+    stats,
+    bodyLimit,
     logger: opts.logger,
     started: Date.now(),
+    kserve: { tensors, records, stats, metrics, bodyLimit },
   };
   const server = createServer({ keepAlive: true }, (req, res) => {
     route(ctx, req, res).catch((err: unknown) => {
@@ -320,14 +337,31 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
     });
   });
   const port = await listen(server, opts.port, opts.host ?? "127.0.0.1");
+  const grpc =
+    opts.grpcPort === undefined
+      ? undefined
+      : await startSimGrpc({
+          host: opts.host ?? "127.0.0.1",
+          port: opts.grpcPort,
+          engines,
+          tensors,
+          records,
+          stats,
+          maxMessageBytes: bodyLimit,
+        }).catch((err: unknown) => {
+          server.close();
+          throw err;
+        });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
+      grpc?.close();
+      for (const model of tensors.values()) model.close();
       for (const engine of engines.values()) engine.close();
       server.close(() => resolve());
       server.closeAllConnections();
     });
     return closing;
   };
-  return { port, close };
+  return { port, grpcPort: grpc?.port, close };
 }

@@ -5,12 +5,21 @@ import { z } from "zod";
  * Default costs follow `sim-calibration.md` (an 8B decoder and a BERT-base encoder on one H200).
  */
 
-export const SIM_PRESETS = ["small", "large", "embedding", "instant"] as const;
+export const SIM_PRESETS = ["small", "large", "embedding", "instant", "classifier"] as const;
 export type SimPreset = (typeof SIM_PRESETS)[number];
 
 const NO_FAULTS = { errorRate: 0, errorStatus: 500, delayMs: 0, resetRate: 0, hangRate: 0 };
 const ENCODER = { dimensions: 768, perCallMs: 5, perItemMs: 0.035, maxConcurrentCalls: 1 };
 const PREFIX_CACHE = { enabled: true, blockTokens: 16, maxBlocks: 32_768 };
+/** A small tensor classifier (KServe v2): input [batch, dim], output scores [batch, classes]. */
+const TENSOR = {
+  inputName: "input",
+  dim: 16,
+  classes: 4,
+  perCallMs: 2,
+  perItemMs: 0.02,
+  maxConcurrentCalls: 1,
+};
 
 const LARGE = {
   type: "chat",
@@ -25,6 +34,7 @@ const LARGE = {
   maxModelLenTokens: 32_768,
   prefixCache: PREFIX_CACHE,
   embedding: ENCODER,
+  tensor: TENSOR,
   faults: NO_FAULTS,
 } as const;
 
@@ -48,7 +58,9 @@ export const SIM_PRESET_VALUES: Readonly<Record<SimPreset, Readonly<Record<strin
     maxRunningSeqs: 1024,
     defaultMaxTokens: 16,
     embedding: { ...ENCODER, perCallMs: 0, perItemMs: 0, maxConcurrentCalls: 64 },
+    tensor: { ...TENSOR, perCallMs: 0, perItemMs: 0, maxConcurrentCalls: 64 },
   },
+  classifier: { ...LARGE, type: "tensor" },
 };
 
 const ms = () => z.number().finite().nonnegative();
@@ -67,6 +79,15 @@ const embeddingSchema = z.strictObject({
   maxConcurrentCalls: z.number().int().min(1).default(ENCODER.maxConcurrentCalls),
 });
 
+const tensorSchema = z.strictObject({
+  inputName: z.string().min(1).max(256).default(TENSOR.inputName),
+  dim: z.number().int().min(1).max(65_536).default(TENSOR.dim),
+  classes: z.number().int().min(1).max(65_536).default(TENSOR.classes),
+  perCallMs: ms().default(TENSOR.perCallMs),
+  perItemMs: ms().default(TENSOR.perItemMs),
+  maxConcurrentCalls: z.number().int().min(1).default(TENSOR.maxConcurrentCalls),
+});
+
 const faultsSchema = z
   .strictObject({
     errorRate: probability().default(0),
@@ -81,7 +102,7 @@ const faultsSchema = z
 
 const settingsObject = z.strictObject({
   preset: z.enum(SIM_PRESETS).default("large"),
-  type: z.enum(["chat", "embedding"]).default(LARGE.type),
+  type: z.enum(["chat", "embedding", "tensor"]).default(LARGE.type),
   seed: z.number().int().default(LARGE.seed),
   ttftBaseMs: ms().default(LARGE.ttftBaseMs),
   ttftPerPromptTokenMs: ms().default(LARGE.ttftPerPromptTokenMs),
@@ -93,6 +114,7 @@ const settingsObject = z.strictObject({
   maxModelLenTokens: z.number().int().min(1).default(LARGE.maxModelLenTokens),
   prefixCache: prefixCacheSchema.prefault({}),
   embedding: embeddingSchema.prefault({}),
+  tensor: tensorSchema.prefault({}),
   faults: faultsSchema.prefault({}),
 });
 
@@ -103,7 +125,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Lays the explicit fields over the preset's values (nested objects merged one level deep). */
 function applyPreset(input: unknown): unknown {
   if (!isPlainObject(input)) return input;
-  const preset = input.preset ?? (input.type === "embedding" ? "embedding" : "large");
+  const preset =
+    input.preset ??
+    (input.type === "embedding" ? "embedding" : input.type === "tensor" ? "classifier" : "large");
   if (typeof preset !== "string" || !Object.hasOwn(SIM_PRESET_VALUES, preset)) return input;
   const out: Record<string, unknown> = { ...SIM_PRESET_VALUES[preset as SimPreset], preset };
   for (const [key, value] of Object.entries(input)) {

@@ -9,7 +9,8 @@ export const JOB_STATUSES = ["PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELL
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
 
-export type JobType = "chat.completion" | "completion" | "embedding";
+/** `pipeline` runs a configured pipeline (`request: {pipeline, input}`); the others one model call. */
+export type JobType = "chat.completion" | "completion" | "embedding" | "pipeline";
 
 /** The principal that submitted a job, stored with it (auth happened at submit time): the same shape. */
 export type StoredPrincipal = Principal;

@@ -8,7 +8,8 @@
 import { createRequire } from "node:module";
 import type * as Cl100k from "gpt-tokenizer/encoding/cl100k_base";
 
-export type EstimateOp = "chat" | "completion" | "embedding";
+/** `infer` (tensor inference) carries no text: it is estimated at zero tokens. */
+export type EstimateOp = "chat" | "completion" | "embedding" | "infer";
 
 /** Above this many characters in one request, estimate `ceil(chars / 4)` instead of tokenizing. */
 export const TOKENIZE_MAX_CHARS = 200_000;
@@ -136,6 +137,7 @@ function addChat(p: Parts, body: Record<string, unknown>): void {
 /** Estimated prompt tokens of a request body (already validated for its operation). */
 export function estimatePromptTokens(op: EstimateOp, body: Record<string, unknown>): number {
   const p: Parts = { texts: [], chars: 0, fixed: 0 };
+  if (op === "infer") return 0;
   if (op === "chat") addChat(p, body);
   else if (op === "completion") addInput(p, body.prompt);
   else addInput(p, body.input);
@@ -168,6 +170,6 @@ export function estimateRequest(
 ): { promptTokens: number; maxOutputTokens: number } {
   return {
     promptTokens: estimatePromptTokens(op, body),
-    maxOutputTokens: op === "embedding" ? 0 : maxOutputTokens(body, defaultMaxTokens),
+    maxOutputTokens: op === "embedding" || op === "infer" ? 0 : maxOutputTokens(body, defaultMaxTokens),
   };
 }

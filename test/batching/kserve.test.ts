@@ -116,6 +116,41 @@ describe("batched KServe v2 tensor requests", () => {
     );
   });
 
+  test("POST /v2/models/{name}/infer batches concurrent HTTP callers and reports the batches on /metrics", async () => {
+    const port = await gw.listen(0, "127.0.0.1");
+    const base = `http://127.0.0.1:${port}`;
+    const callers = Array.from({ length: 12 }, (_, i) => [
+      Array.from({ length: DIM }, (_, d) => (i * 7 + d * 3) % 50),
+    ]);
+    const answers = await Promise.all(
+      callers.map(async (rows, i) => {
+        const res = await fetch(`${base}/v2/models/clf/infer`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            id: `http-${i}`,
+            inputs: [{ name: "input", datatype: "FP32", shape: [1, DIM], data: rows.flat() }],
+          }),
+        });
+        assert.equal(res.status, 200);
+        return (await res.json()) as { id: string; outputs: Output[] };
+      }),
+    );
+    callers.forEach((rows, i) => {
+      const a = answers[i]!;
+      assert.equal(a.id, `http-${i}`);
+      assert.deepEqual(
+        a.outputs.find((o) => o.name === "scores")?.data,
+        expectedScores(rows, CLASSES).scores,
+      );
+    });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const batches = Number(/^switchyard_batches_total\{[^}]*model="clf"[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+    const items = Number(/^switchyard_batch_size_sum\{[^}]*model="clf"[^}]*\} (\d+)/m.exec(metrics)?.[1]);
+    assert.ok(batches >= 1 && items >= 12, `batches ${batches}, items ${items}`);
+    assert.ok(batches < 12, `12 concurrent callers went out in ${batches} batches: none were merged`);
+  });
+
   test("requests whose tensors differ in data type are never merged", async () => {
     const before = flushes.length;
     const rows = [Array.from({ length: DIM }, (_, d) => d)];

@@ -10,6 +10,8 @@ export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js
 export interface Running {
   proc: ChildProcess;
   port: number;
+  /** The gateway's gRPC port, from the ready line's `grpcPort` (undefined when gRPC is off). */
+  grpcPort: number | undefined;
   url: string;
   /** Every stdout line parsed as JSON (non-JSON lines are kept as `{raw}`). */
   lines: Array<Record<string, unknown>>;
@@ -35,6 +37,7 @@ export async function startCli(
     err += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  let grpcPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${readyMsg} not seen within 15 s; stderr: ${err}`)),
@@ -50,6 +53,7 @@ export async function startCli(
       lines.push(rec);
       if (rec.msg === readyMsg && typeof rec.port === "number") {
         clearTimeout(timer);
+        if (typeof rec.grpcPort === "number") grpcPort = rec.grpcPort;
         resolve(rec.port);
       }
     });
@@ -61,6 +65,7 @@ export async function startCli(
   return {
     proc,
     port,
+    grpcPort,
     url: `http://127.0.0.1:${port}`,
     lines,
     stderr: () => err,
@@ -91,8 +96,11 @@ export function startGateway(config: unknown, env: NodeJS.ProcessEnv = {}): Prom
         }
       : config;
   const file = writeTempConfig(withStore);
+  // Many gateways run at once: the gRPC listener takes a free port unless the config names one.
+  const grpc = (config as { grpc?: { port?: unknown } } | null)?.grpc;
+  const grpcFlag = typeof config === "object" && typeof grpc?.port === "number" ? [] : ["--grpc-port", "0"];
   return startCli(
-    ["serve", "--config", file, "--port", "0", "--host", "127.0.0.1"],
+    ["serve", "--config", file, "--port", "0", "--host", "127.0.0.1", ...grpcFlag],
     "switchyard listening",
     env,
   );
@@ -114,5 +122,7 @@ export function configFor(simUrl: string, extra: Record<string, unknown> = {}): 
       "sim-embed": { type: "embedding", endpoints: [{ kind: "openai", url: `${simUrl}/v1` }] },
     },
     ...extra,
+    // A free gRPC port, so many gateways can run at once (a test's own `grpc` settings are kept).
+    grpc: { port: 0, ...((extra.grpc as Record<string, unknown> | undefined) ?? {}) },
   };
 }
