@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { natsQueueConfigSchema } from "./nats-config.js";
+import { redisQueueConfigSchema } from "./redis-config.js";
 
 /**
  * The embedded queue: a table in the store's SQLite file (`store.kind: sqlite` is required), so a
@@ -15,7 +17,7 @@ export const sqliteQueueConfigSchema = z
  * the distributed adapters (NATS JetStream, Redis Streams) add their own kinds.
  */
 export const queueConfigSchema = z
-  .discriminatedUnion("kind", [sqliteQueueConfigSchema])
+  .discriminatedUnion("kind", [sqliteQueueConfigSchema, redisQueueConfigSchema, natsQueueConfigSchema])
   .prefault({ kind: "sqlite" });
 
 export type QueueConfig = z.infer<typeof queueConfigSchema>;

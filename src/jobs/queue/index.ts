@@ -8,6 +8,8 @@ export type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOp
 
 export interface QueueOptions {
   pollIntervalMs?: number;
+  /** Broker connection errors of the networked adapters (they keep reconnecting); for logs. */
+  onError?: (err: Error) => void;
 }
 
 /**
@@ -29,6 +31,14 @@ export async function createQueue(
       }
       const { openSqliteQueue } = await import("./sqlite.js");
       return openSqliteQueue(store, { pollIntervalMs: opts.pollIntervalMs });
+    }
+    case "redis": {
+      const { openRedisQueue } = await import("./redis.js");
+      return openRedisQueue(queue, { pollIntervalMs: opts.pollIntervalMs, onError: opts.onError });
+    }
+    case "nats": {
+      const { openNatsQueue } = await import("./nats.js");
+      return openNatsQueue(queue, { pollIntervalMs: opts.pollIntervalMs, onError: opts.onError });
     }
   }
 }
