@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: one run that measures, side by side, direct to the sim, through the reference
  * proxy and through the gateway (section `core`), then the scenarios of issues 3, 5, 6 and 7 (`auth`,
- * `affinity`, `observability`, `jobs`) and dynamic batching (`batching`; choose with --only / --skip); prints a markdown report and
+ * `affinity`, `observability`, `jobs`), dynamic batching (`batching`) and the distributed profile's
+ * queues (`distributed`; choose with --only / --skip); prints a markdown report and
  * writes bench/results/latest.json. It reports and never gates: exit 0 even when a target fails,
  * 1 when a process cannot start.
  */
@@ -29,6 +30,7 @@ import { wrkVersion } from "./lib/wrk.js";
 import { runAffinityScenario } from "./scenarios/affinity.js";
 import { runAuthScenario } from "./scenarios/auth.js";
 import { runBatchingScenario } from "./scenarios/batching.js";
+import { runDistributedScenario } from "./scenarios/distributed.js";
 import { runJobsScenario } from "./scenarios/jobs.js";
 import { runObservabilityScenario } from "./scenarios/observability.js";
 
@@ -79,6 +81,7 @@ const SCENARIOS: Record<Exclude<Section, "core">, (ctx: ScenarioContext) => Prom
   observability: runObservabilityScenario,
   jobs: runJobsScenario,
   batching: runBatchingScenario,
+  distributed: runDistributedScenario,
 };
 
 /** The three-target comparison: start the fleet, measure, stop it (the scenarios start their own). */

@@ -1,7 +1,15 @@
 import { parseArgs } from "node:util";
 
 /** Sections of one run: the three-target comparison (`core`) and the scenarios of issues 3, 5, 6, 7. */
-export const SECTIONS = ["core", "auth", "affinity", "observability", "jobs", "batching"] as const;
+export const SECTIONS = [
+  "core",
+  "auth",
+  "affinity",
+  "observability",
+  "jobs",
+  "batching",
+  "distributed",
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {

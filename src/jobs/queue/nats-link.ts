@@ -7,9 +7,13 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-
 import { GatewayError } from "../../core/errors.js";
 import type { NatsQueueConfig } from "./nats-config.js";
 
+/** `queue_unavailable` with `retry-after: 1`: the client reconnects by itself, so a retry soon may succeed. */
 export function queueUnavailable(what: string, cause: unknown): GatewayError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new GatewayError("queue_unavailable", `The NATS job queue ${what}: ${detail}`, { cause });
+  return new GatewayError("queue_unavailable", `The NATS job queue ${what}: ${detail}`, {
+    cause,
+    retryAfterSeconds: 1,
+  });
 }
 
 export function connectionOptions(cfg: NatsQueueConfig, reconnectWait: () => number): NodeConnectionOptions {

