@@ -4,6 +4,7 @@
 #   toxiproxy-server  TCP fault proxy (test/helpers/toxiproxy.ts)
 #   nats-server       a current NATS server with JetStream (test/helpers/nats.ts); Debian's is 2.9
 #   grpcurl           a gRPC client in another language, for interoperability tests
+#   nsqd, nsqlookupd  NSQ's broker and discovery daemon (test/helpers/nsq.ts)
 #
 # Idempotent: a binary already present at the pinned version is kept, so a reused machine skips the
 # build. Quiet on success (prints nothing); on failure the tool's output is shown and it exits non-zero.
@@ -44,9 +45,49 @@ install() {
   mv -f "$target.tmp.$$" "$target"
 }
 
+# install_mod MODULE VERSION EXPECTED_VERSION_OUTPUT VERSION_FLAG REPLACE APP_DIR...
+# For modules whose go.mod has `replace` directives (which `go install pkg@version` refuses): builds
+# the apps in a private temp module that requires MODULE@VERSION with the same REPLACE
+# (`old=new@version`, or empty), then moves each binary into place as above. Skips the build when
+# every app already prints the expected version.
+install_mod() {
+  mod="$1" version="$2" expect="$3" flag="$4" replace="$5"
+  shift 5
+  missing=""
+  for app in "$@"; do
+    target="$gobin/${app##*/}"
+    if ! { [ -x "$target" ] && "$target" "$flag" 2>&1 | grep -qF "$expect"; }; then
+      missing="$missing $app"
+    fi
+  done
+  [ -n "$missing" ] || return 0
+  dir="$work/mod" && rm -rf "$dir" && mkdir -p "$dir/bin"
+  pkgs="" && for app in $missing; do pkgs="$pkgs $mod/$app@$version"; done
+  if ! (
+    cd "$dir" &&
+      go mod init switchyard-test-deps &&
+      { [ -z "$replace" ] || go mod edit -replace "$replace"; } &&
+      go get $pkgs &&
+      go build -ldflags "-s -w" -o bin/ $(printf '%s\n' $pkgs | sed 's/@.*//')
+  ) >"$work/log" 2>&1; then
+    cat "$work/log" >&2
+    die "building$missing ($mod@$version) failed"
+  fi
+  for app in $missing; do
+    name="${app##*/}"
+    cp "$dir/bin/$name" "$gobin/$name.tmp.$$"
+    chmod 0755 "$gobin/$name.tmp.$$"
+    mv -f "$gobin/$name.tmp.$$" "$gobin/$name"
+  done
+}
+
 # Toxiproxy's package is cmd/server; its version string is set the way its own release build does.
 install toxiproxy-server "github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0" server \
   "toxiproxy-server version 2.12.0" -version "-X github.com/Shopify/toxiproxy/v2.Version=2.12.0"
 install nats-server "github.com/nats-io/nats-server/v2@v2.15.2" nats-server "v2.15.2" --version
 install grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3" grpcurl "v1.9.3" -version \
   "-X main.version=v1.9.3"
+# NSQ pins a fork of go-svc through a replace directive in its go.mod, so it is built as a dependency.
+install_mod github.com/nsqio/nsq v1.3.0 "v1.3.0" --version \
+  "github.com/judwhite/go-svc=github.com/mreiferson/go-svc@v1.2.2-0.20210815184239-7a96e00010f6" \
+  apps/nsqd apps/nsqlookupd

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { kafkaQueueConfigSchema } from "./kafka-config.js";
 import { natsQueueConfigSchema } from "./nats-config.js";
+import { nsqQueueConfigSchema } from "./nsq-config.js";
 import { redisQueueConfigSchema } from "./redis-config.js";
 
 /**
@@ -17,7 +19,13 @@ export const sqliteQueueConfigSchema = z
  * the distributed adapters (NATS JetStream, Redis Streams) add their own kinds.
  */
 export const queueConfigSchema = z
-  .discriminatedUnion("kind", [sqliteQueueConfigSchema, redisQueueConfigSchema, natsQueueConfigSchema])
+  .discriminatedUnion("kind", [
+    sqliteQueueConfigSchema,
+    redisQueueConfigSchema,
+    natsQueueConfigSchema,
+    kafkaQueueConfigSchema,
+    nsqQueueConfigSchema,
+  ])
   .prefault({ kind: "sqlite" });
 
 export type QueueConfig = z.infer<typeof queueConfigSchema>;

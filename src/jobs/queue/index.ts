@@ -40,5 +40,13 @@ export async function createQueue(
       const { openNatsQueue } = await import("./nats.js");
       return openNatsQueue(queue, { pollIntervalMs: opts.pollIntervalMs, onError: opts.onError });
     }
+    case "kafka": {
+      const { openKafkaQueue } = await import("./kafka.js");
+      return openKafkaQueue(queue, { onError: opts.onError });
+    }
+    case "nsq": {
+      const { openNsqQueue } = await import("./nsq.js");
+      return openNsqQueue(queue, { onError: opts.onError });
+    }
   }
 }
