@@ -2,7 +2,8 @@
  * `npm run bench`: one run that measures, side by side, direct to the sim, through the reference
  * proxy and through the gateway (section `core`), then the scenarios of issues 3, 5, 6 and 7 (`auth`,
  * `affinity`, `observability`, `jobs`), dynamic batching (`batching`) and the distributed profile's
- * queues (`distributed`; choose with --only / --skip); prints a markdown report and
+ * queues (`distributed`) and the gRPC front door against the HTTP one (`grpc`; choose with
+ * --only / --skip); prints a markdown report and
  * writes bench/results/latest.json. It reports and never gates: exit 0 even when a target fails,
  * 1 when a process cannot start.
  */
@@ -31,6 +32,7 @@ import { runAffinityScenario } from "./scenarios/affinity.js";
 import { runAuthScenario } from "./scenarios/auth.js";
 import { runBatchingScenario } from "./scenarios/batching.js";
 import { runDistributedScenario } from "./scenarios/distributed.js";
+import { runGrpcScenario } from "./scenarios/grpc.js";
 import { runJobsScenario } from "./scenarios/jobs.js";
 import { runObservabilityScenario } from "./scenarios/observability.js";
 
@@ -82,6 +84,7 @@ const SCENARIOS: Record<Exclude<Section, "core">, (ctx: ScenarioContext) => Prom
   jobs: runJobsScenario,
   batching: runBatchingScenario,
   distributed: runDistributedScenario,
+  grpc: runGrpcScenario,
 };
 
 /** The three-target comparison: start the fleet, measure, stop it (the scenarios start their own). */

@@ -9,6 +9,7 @@ export const SECTIONS = [
   "jobs",
   "batching",
   "distributed",
+  "grpc",
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 
