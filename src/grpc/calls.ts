@@ -35,6 +35,7 @@ export interface CallDeps {
 
 export class CallScope {
   readonly ctx: RequestContext;
+  private readonly detach: () => void;
   private readonly initial = new Metadata();
   private headersSent = false;
 
@@ -43,7 +44,9 @@ export class CallScope {
     readonly call: ServerSurfaceCall,
     readonly path: string,
   ) {
-    this.ctx = contextFor(call);
+    const { ctx, detach } = contextFor(call);
+    this.ctx = ctx;
+    this.detach = detach;
     d.inFlight.add(this.ctx);
     d.observability?.requestStart(this.ctx, "POST", path, metaValue(call.metadata, "tracestate"));
     this.initial.set("x-request-id", this.ctx.requestId);
@@ -110,6 +113,7 @@ export class CallScope {
   /** Settles limits and usage, then records metrics, span and access line. */
   end(err?: GatewayError): void {
     const { ctx } = this;
+    this.detach();
     this.d.inFlight.delete(ctx);
     ctx.finish();
     ctx.ticket?.finish(ctx.usage ?? (ctx.streamStarted ? null : NO_USAGE));

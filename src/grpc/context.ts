@@ -50,8 +50,12 @@ export function clientRemainingMs(call: ServerSurfaceCall): number {
   return at - Date.now();
 }
 
-/** Builds the context of a call; a client cancel (or a passed client deadline) aborts it. */
-export function contextFor(call: ServerSurfaceCall): RequestContext {
+/**
+ * Builds the context of a call; a client cancel (or a passed client deadline) aborts it. grpc-js
+ * also emits `cancelled` after a call has completed normally: call the returned `detach` when the
+ * call ends, so a finished call's context is not aborted after the fact.
+ */
+export function contextFor(call: ServerSurfaceCall): { ctx: RequestContext; detach: () => void } {
   const md = call.metadata;
   const ctx = new RequestContext({
     traceparent: metaValue(md, "traceparent"),
@@ -60,15 +64,16 @@ export function contextFor(call: ServerSurfaceCall): RequestContext {
   // grpc-js reports both a client cancel and a passed client deadline as `cancelled`. A client
   // whose deadline passes cancels its side at about the same moment, so a cancel that arrives within
   // DEADLINE_SLACK_MS of the deadline counts as the deadline.
-  call.once("cancelled", () => {
+  const onCancel = () => {
     const expired = clientRemainingMs(call) <= DEADLINE_SLACK_MS;
     ctx.abort(
       expired
         ? new GatewayError("deadline_exceeded", "the client's gRPC deadline passed")
         : new GatewayError("client_closed_request", "the client cancelled the call"),
     );
-  });
-  return ctx;
+  };
+  call.once("cancelled", onCancel);
+  return { ctx, detach: () => call.off("cancelled", onCancel) };
 }
 
 /**
