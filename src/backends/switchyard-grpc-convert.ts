@@ -1,12 +1,13 @@
+import { chatMessageOf, known, num, type Obj, obj, objs, str } from "../grpc/chat-message.js";
 import type { ChatChunk__Output } from "../grpc/generated/switchyard/v1/ChatChunk.js";
-import type { ChatMessage, ChatMessage__Output } from "../grpc/generated/switchyard/v1/ChatMessage.js";
+import type { ChatMessage__Output } from "../grpc/generated/switchyard/v1/ChatMessage.js";
 import type { ChatRequest } from "../grpc/generated/switchyard/v1/ChatRequest.js";
 import type { ChatResponse__Output } from "../grpc/generated/switchyard/v1/ChatResponse.js";
 import type { CompletionRequest } from "../grpc/generated/switchyard/v1/CompletionRequest.js";
 import type { CompletionResponse__Output } from "../grpc/generated/switchyard/v1/CompletionResponse.js";
 import type { EmbedRequest } from "../grpc/generated/switchyard/v1/EmbedRequest.js";
 import type { EmbedResponse__Output } from "../grpc/generated/switchyard/v1/EmbedResponse.js";
-import type { ToolCall, ToolCall__Output } from "../grpc/generated/switchyard/v1/ToolCall.js";
+import type { ToolCall__Output } from "../grpc/generated/switchyard/v1/ToolCall.js";
 import type { Usage__Output } from "../grpc/generated/switchyard/v1/Usage.js";
 import { extraOf, fromStruct, toStruct, toValue } from "../grpc/struct.js";
 
@@ -16,9 +17,6 @@ import { extraOf, fromStruct, toStruct, toValue } from "../grpc/struct.js";
  * request means the same thing through a chain of Switchyards. Fields without a field of their own
  * travel in `extra` both ways.
  */
-
-type Obj = Record<string, unknown>;
-const known = (...names: string[]): ReadonlySet<string> => new Set(names);
 
 const SAMPLING = [
   "model",
@@ -48,15 +46,8 @@ const CHAT = known(
 );
 const COMPLETION = known(...SAMPLING, "prompt", "logprobs", "echo", "best_of", "suffix");
 const EMBED = known("model", "input", "dimensions", "user", "encoding_format");
-const MESSAGE = known("role", "content", "name", "tool_calls", "tool_call_id", "refusal");
-const PART = known("type", "text", "image_url");
 
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const bool = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : undefined);
-const obj = (v: unknown): Obj | undefined =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
-const objs = (v: unknown): Obj[] => (Array.isArray(v) ? v.map((x) => obj(x) ?? {}) : []);
 const stopList = (v: unknown): string[] | undefined =>
   typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((s) => typeof s === "string") : undefined;
 const numberMap = (v: unknown): Record<string, number> | undefined =>
@@ -78,50 +69,12 @@ function sampling(b: Obj, model: string) {
   };
 }
 
-function toolCallsOut(v: unknown): ToolCall[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  return objs(v).map((c) => {
-    const f = obj(c.function);
-    return {
-      index: num(c.index),
-      id: str(c.id) ?? "",
-      type: str(c.type) ?? "function",
-      function: f ? { name: str(f.name) ?? "", arguments: str(f.arguments) ?? "" } : undefined,
-    };
-  });
-}
-
-function messageOut(m: Obj): ChatMessage {
-  const out: ChatMessage = {
-    role: str(m.role) ?? "",
-    name: str(m.name),
-    tool_calls: toolCallsOut(m.tool_calls),
-    tool_call_id: str(m.tool_call_id),
-    refusal: str(m.refusal),
-    extra: extraOf(m, MESSAGE),
-  };
-  if (typeof m.content === "string") out.content = m.content;
-  else if (Array.isArray(m.content)) {
-    out.parts = {
-      parts: objs(m.content).map((p) => {
-        const img = obj(p.image_url);
-        return {
-          type: str(p.type) ?? "",
-          text: str(p.text),
-          image_url: img && { url: str(img.url) ?? "", detail: str(img.detail) },
-          extra: extraOf(p, PART),
-        };
-      }),
-    };
-  }
-  return out;
-}
-
 export function chatRequest(b: Obj, model: string): ChatRequest {
   const rf = obj(b.response_format);
   return {
     ...sampling(b, model),
-    messages: objs(b.messages).map(messageOut),
+    // A tool call without a type is a function call (the only type OpenAI defines).
+    messages: objs(b.messages).map((m) => chatMessageOf(m, "function")),
     max_completion_tokens: num(b.max_completion_tokens),
     logprobs: bool(b.logprobs),
     top_logprobs: num(b.top_logprobs),

@@ -3,29 +3,19 @@
  * messages do not model are kept in `extra`, so nothing the upstream said is lost.
  */
 import { GatewayError } from "../core/errors.js";
+import { chatMessageOf, known, MESSAGE, num, type Obj, obj, objs, str, toolCallsOf } from "./chat-message.js";
 import type { ChatChunk } from "./generated/switchyard/v1/ChatChunk.js";
-import type { ChatMessage } from "./generated/switchyard/v1/ChatMessage.js";
 import type { ChatResponse } from "./generated/switchyard/v1/ChatResponse.js";
 import type { CompletionResponse } from "./generated/switchyard/v1/CompletionResponse.js";
 import type { EmbedResponse } from "./generated/switchyard/v1/EmbedResponse.js";
-import type { ToolCall } from "./generated/switchyard/v1/ToolCall.js";
 import type { Usage } from "./generated/switchyard/v1/Usage.js";
 import { extraOf, toStruct } from "./struct.js";
 
-type Obj = Record<string, unknown>;
-
-const known = (...names: string[]): ReadonlySet<string> => new Set(names);
 const TOP = known("id", "object", "created", "model", "choices", "usage", "system_fingerprint");
 const CHOICE = known("index", "message", "delta", "text", "finish_reason", "logprobs");
-const MESSAGE = known("role", "content", "name", "tool_calls", "tool_call_id", "refusal");
 const USAGE = known("prompt_tokens", "completion_tokens", "total_tokens");
 const EMBED_TOP = known("object", "model", "data", "usage");
 
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-const obj = (v: unknown): Obj | undefined =>
-  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
-const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map((x) => obj(x) ?? {}) : []);
 const structOf = (v: unknown) => {
   const o = obj(v);
   return o ? toStruct(o) : undefined;
@@ -76,58 +66,25 @@ function choiceCommon(c: Obj) {
   };
 }
 
-function toolCalls(v: unknown): ToolCall[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  return list(v).map((c) => {
-    const f = obj(c.function);
-    return {
-      index: num(c.index),
-      id: str(c.id) ?? "",
-      type: str(c.type) ?? "",
-      function: f ? { name: str(f.name) ?? "", arguments: str(f.arguments) ?? "" } : undefined,
-    };
-  });
-}
+/** Tool calls as the upstream sent them: one without a type keeps it empty. */
+const toolCalls = (v: unknown) => toolCallsOf(v, "");
 
-function messageOf(v: unknown): ChatMessage | undefined {
+function messageOf(v: unknown) {
   const m = obj(v);
-  if (!m) return undefined;
-  const out: ChatMessage = {
-    role: str(m.role) ?? "",
-    name: str(m.name),
-    tool_calls: toolCalls(m.tool_calls),
-    tool_call_id: str(m.tool_call_id),
-    refusal: str(m.refusal),
-    extra: extraOf(m, MESSAGE),
-  };
-  if (typeof m.content === "string") out.content = m.content;
-  else if (Array.isArray(m.content)) {
-    out.parts = {
-      parts: list(m.content).map((p) => ({
-        type: str(p.type) ?? "",
-        text: str(p.text),
-        image_url: obj(p.image_url) && {
-          url: str(obj(p.image_url)?.url) ?? "",
-          detail: str(obj(p.image_url)?.detail),
-        },
-        extra: extraOf(p, known("type", "text", "image_url")),
-      })),
-    };
-  }
-  return out;
+  return m && chatMessageOf(m, "");
 }
 
 export function chatResponse(j: Obj): ChatResponse {
   return {
     ...header(j),
-    choices: list(j.choices).map((c) => ({ ...choiceCommon(c), message: messageOf(c.message) })),
+    choices: objs(j.choices).map((c) => ({ ...choiceCommon(c), message: messageOf(c.message) })),
   };
 }
 
 export function chatChunk(j: Obj): ChatChunk {
   return {
     ...header(j),
-    choices: list(j.choices).map((c) => {
+    choices: objs(j.choices).map((c) => {
       const d = obj(c.delta) ?? {};
       return {
         ...choiceCommon(c),
@@ -146,7 +103,7 @@ export function chatChunk(j: Obj): ChatChunk {
 export function completionResponse(j: Obj): CompletionResponse {
   return {
     ...header(j),
-    choices: list(j.choices).map((c) => ({ ...choiceCommon(c), text: str(c.text) ?? "" })),
+    choices: objs(j.choices).map((c) => ({ ...choiceCommon(c), text: str(c.text) ?? "" })),
   };
 }
 
@@ -166,7 +123,7 @@ export function embedResponse(j: Obj): EmbedResponse {
   return {
     object: str(j.object) ?? "",
     model: str(j.model) ?? "",
-    data: list(j.data).map((d) => ({ index: num(d.index) ?? 0, embedding: vector(d.embedding) })),
+    data: objs(j.data).map((d) => ({ index: num(d.index) ?? 0, embedding: vector(d.embedding) })),
     usage: usageMessage(j.usage),
     extra: extraOf(j, EMBED_TOP),
   };

@@ -5,9 +5,16 @@
  * or after `commandTimeoutMs` with `rate_limit_store_unavailable`; the client keeps reconnecting
  * in the background, so calls succeed again as soon as Redis is back.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { GatewayError } from "../core/errors.js";
+import {
+  evalScript,
+  failFastOptions,
+  type LuaScript,
+  luaScript,
+  waitReady,
+} from "../core/redis-connection.js";
 import { LUA_ACQUIRE, LUA_RESERVE, LUA_SETTLE } from "./lua.js";
 import { openDecision, validateBucket, wouldBlockOf } from "./math.js";
 import type {
@@ -32,18 +39,9 @@ export interface RedisStoreOptions {
   onError?: (err: Error) => void;
 }
 
-interface Script {
-  src: string;
-  sha: string;
-}
-
-function script(src: string): Script {
-  return { src, sha: createHash("sha1").update(src).digest("hex") };
-}
-
-const RESERVE = script(LUA_RESERVE);
-const SETTLE = script(LUA_SETTLE);
-const ACQUIRE = script(LUA_ACQUIRE);
+const RESERVE = luaScript(LUA_RESERVE);
+const SETTLE = luaScript(LUA_SETTLE);
+const ACQUIRE = luaScript(LUA_ACQUIRE);
 
 function unavailable(err: unknown): GatewayError {
   const msg = err instanceof Error ? err.message : String(err);
@@ -65,32 +63,20 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   constructor(opts: RedisStoreOptions) {
     this.#prefix = opts.keyPrefix;
-    this.#client = new Redis(opts.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: opts.commandTimeoutMs,
-      connectTimeout: opts.connectTimeoutMs ?? Math.max(1_000, opts.commandTimeoutMs),
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
-    });
+    this.#client = new Redis(
+      opts.url,
+      failFastOptions({
+        commandTimeoutMs: opts.commandTimeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs ?? Math.max(1_000, opts.commandTimeoutMs),
+      }),
+    );
     const onError = opts.onError;
     this.#client.on("error", (err: Error) => onError?.(err));
   }
 
   /** Resolves once connected (or rejects after `timeoutMs`); calls made before then fail fast. */
-  async ready(timeoutMs = 5_000): Promise<void> {
-    if (this.#client.status === "ready") return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#client.off("ready", onReady);
-        reject(unavailable(new Error(`not connected within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#client.once("ready", onReady);
-    });
+  ready(timeoutMs = 5_000): Promise<void> {
+    return waitReady(this.#client, timeoutMs, unavailable);
   }
 
   async reserve(req: ReserveRequest): Promise<Decision> {
@@ -158,15 +144,9 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#client.disconnect();
   }
 
-  /** EVALSHA, then EVAL when Redis does not know the script (after a restart or SCRIPT FLUSH). */
-  async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  async #run(s: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
     try {
-      try {
-        return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-        return await this.#client.eval(s.src, keys.length, ...keys, ...args);
-      }
+      return await evalScript(this.#client, s, keys, args);
     } catch (err) {
       throw unavailable(err);
     }

@@ -1,66 +1,6 @@
-import { z } from "zod";
-import type { PrincipalLimits } from "../auth/principal.js";
+import { checkDelta, DAY_MS, type KeyRow, limitsJson, modelsJson, toRecord } from "./key-rows.js";
 import type { PgDb } from "./postgres-db.js";
 import type { KeyRecord, KeyRepository, NewKey, UsageDelta, UsageEntry, UsageTotals } from "./types.js";
-
-const DAY_MS = 86_400_000;
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  key_hash: string;
-  allowed_models: string | null;
-  limits: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  usage_requests: number;
-  usage_prompt_tokens: number;
-  usage_completion_tokens: number;
-  last_used_at: number | null;
-}
-
-const limitsSchema = z.object({
-  rpm: z.number().optional(),
-  tpm: z.number().optional(),
-  maxConcurrent: z.number().optional(),
-  budgetTokens: z.number().optional(),
-  budgetPeriod: z.enum(["day", "week", "month"]).optional(),
-});
-const modelsSchema = z.array(z.string());
-
-function toRecord(row: KeyRow): KeyRecord {
-  const limits: PrincipalLimits = limitsSchema.parse(JSON.parse(row.limits));
-  const models = row.allowed_models === null ? null : modelsSchema.parse(JSON.parse(row.allowed_models));
-  return Object.freeze({
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    hash: row.key_hash,
-    allowedModels: models === null ? null : Object.freeze(models),
-    limits: Object.freeze(limits),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    usage: Object.freeze({
-      requests: row.usage_requests,
-      promptTokens: row.usage_prompt_tokens,
-      completionTokens: row.usage_completion_tokens,
-      lastUsedAt: row.last_used_at,
-    }),
-  });
-}
-
-function checkDelta(d: UsageDelta): void {
-  for (const [name, n] of [
-    ["requests", d.requests],
-    ["promptTokens", d.promptTokens],
-    ["completionTokens", d.completionTokens],
-  ] as const) {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer`);
-  }
-}
 
 /**
  * One key's totals and its day row, in one statement: the key row is locked by the UPDATE, so
@@ -96,8 +36,8 @@ export class PostgresKeyRepository implements KeyRepository {
         key.name,
         key.prefix,
         key.hash,
-        key.allowedModels === null ? null : JSON.stringify(key.allowedModels),
-        JSON.stringify(limitsSchema.parse(key.limits)),
+        modelsJson(key.allowedModels),
+        limitsJson(key.limits),
         key.createdAt,
         key.expiresAt,
       ],

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
+import { IDEM_SCOPE_JOBS, type JobRow, json, toRecord } from "./job-rows.js";
 import type {
-  AttemptError,
   AttemptOutcome,
   CreateJobResult,
   JobIdempotency,
@@ -12,67 +12,6 @@ import type {
   WebhookState,
 } from "./job-types.js";
 import { GroupCommit } from "./sqlite-group.js";
-
-interface JobRow {
-  id: string;
-  owner: string;
-  principal: string;
-  type: string;
-  request: string;
-  status: string;
-  priority: number;
-  run_after: number;
-  deadline_at: number | null;
-  max_attempts: number;
-  attempt_limit: number;
-  attempts: number;
-  attempt_errors: string;
-  run_token: string | null;
-  result: string | null;
-  error: string | null;
-  webhook: string | null;
-  webhook_state: string | null;
-  metadata: string | null;
-  traceparent: string | null;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
-
-function toRecord(r: JobRow): JobRecord {
-  return {
-    id: r.id,
-    owner: r.owner,
-    principal: JSON.parse(r.principal) as JobRecord["principal"],
-    type: r.type as JobRecord["type"],
-    request: JSON.parse(r.request) as Record<string, unknown>,
-    status: r.status as JobStatus,
-    priority: r.priority,
-    runAfter: r.run_after,
-    deadlineAt: r.deadline_at,
-    maxAttempts: r.max_attempts,
-    attemptLimit: r.attempt_limit,
-    attempts: r.attempts,
-    attemptErrors: JSON.parse(r.attempt_errors) as AttemptError[],
-    runToken: r.run_token,
-    result: parse<unknown>(r.result),
-    error: parse<JobRecord["error"]>(r.error),
-    webhook: parse<JobRecord["webhook"]>(r.webhook),
-    webhookState: parse<WebhookState>(r.webhook_state),
-    metadata: parse<Record<string, string>>(r.metadata),
-    traceparent: r.traceparent,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-const IDEM_SCOPE_JOBS = "jobs:";
 
 /** Jobs in SQLite. Every state change is one statement guarded by the current status (and the fence). */
 export class SqliteJobRepository implements JobRepository {

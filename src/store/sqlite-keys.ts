@@ -1,65 +1,6 @@
 import type Database from "better-sqlite3";
-import { z } from "zod";
-import type { PrincipalLimits } from "../auth/principal.js";
+import { checkDelta, DAY_MS, type KeyRow, limitsJson, modelsJson, toRecord } from "./key-rows.js";
 import type { KeyRecord, KeyRepository, NewKey, UsageDelta, UsageEntry, UsageTotals } from "./types.js";
-
-const DAY_MS = 86_400_000;
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  key_hash: string;
-  allowed_models: string | null;
-  limits: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  usage_requests: number;
-  usage_prompt_tokens: number;
-  usage_completion_tokens: number;
-  last_used_at: number | null;
-}
-
-const limitsSchema = z.object({
-  rpm: z.number().optional(),
-  tpm: z.number().optional(),
-  maxConcurrent: z.number().optional(),
-  budgetTokens: z.number().optional(),
-  budgetPeriod: z.enum(["day", "week", "month"]).optional(),
-});
-const modelsSchema = z.array(z.string());
-
-function toRecord(row: KeyRow): KeyRecord {
-  const limits: PrincipalLimits = limitsSchema.parse(JSON.parse(row.limits));
-  const models = row.allowed_models === null ? null : modelsSchema.parse(JSON.parse(row.allowed_models));
-  return Object.freeze({
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    hash: row.key_hash,
-    allowedModels: models === null ? null : Object.freeze(models),
-    limits: Object.freeze(limits),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    usage: Object.freeze({
-      requests: row.usage_requests,
-      promptTokens: row.usage_prompt_tokens,
-      completionTokens: row.usage_completion_tokens,
-      lastUsedAt: row.last_used_at,
-    }),
-  });
-}
-
-function checkCount(name: string, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer`);
-}
-
-/** Only what a limit needs is kept: undefined fields are dropped so the JSON stays small. */
-function limitsJson(limits: PrincipalLimits): string {
-  return JSON.stringify(limitsSchema.parse(limits));
-}
 
 export class SqliteKeyRepository implements KeyRepository {
   readonly #db: Database.Database;
@@ -124,7 +65,7 @@ export class SqliteKeyRepository implements KeyRepository {
       name: key.name,
       prefix: key.prefix,
       hash: key.hash,
-      models: key.allowedModels === null ? null : JSON.stringify(key.allowedModels),
+      models: modelsJson(key.allowedModels),
       limits: limitsJson(key.limits),
       createdAt: key.createdAt,
       expiresAt: key.expiresAt,
@@ -152,18 +93,12 @@ export class SqliteKeyRepository implements KeyRepository {
   }
 
   async addUsage(id: string, delta: UsageDelta, atMs: number): Promise<boolean> {
-    checkCount("requests", delta.requests);
-    checkCount("promptTokens", delta.promptTokens);
-    checkCount("completionTokens", delta.completionTokens);
+    checkDelta(delta);
     return this.#addUsageTx(id, delta, atMs);
   }
 
   async addUsageBatch(entries: readonly UsageEntry[]): Promise<number> {
-    for (const e of entries) {
-      checkCount("requests", e.delta.requests);
-      checkCount("promptTokens", e.delta.promptTokens);
-      checkCount("completionTokens", e.delta.completionTokens);
-    }
+    for (const e of entries) checkDelta(e.delta);
     return entries.length === 0 ? 0 : this.#addBatchTx(entries);
   }
 

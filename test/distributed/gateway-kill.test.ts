@@ -10,12 +10,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
-import { postgresAvailable } from "../helpers/postgres.js";
 import type { Running } from "../helpers/proc.js";
-import { redisAvailable } from "../helpers/redis.js";
-import { CHAT_JOB, Cluster, pgQuery, simSetup, statusCounts, submitJob, waitFor } from "./cluster.js";
-import { withInfra } from "./kill-scenario.js";
+import { CHAT_JOB, pgQuery, statusCounts, submitJob } from "./cluster.js";
+import { settled, waitForCounts, withNatsCluster } from "./nats-cluster.js";
 
 const CLIENTS = 16;
 
@@ -53,85 +50,57 @@ async function submitKey(first: Running, second: Running, key: string, retries: 
 test("a gateway SIGKILLed mid-submit: every client has an error or a job that completes, one job per key", {
   timeout: 100_000,
 }, async (t) => {
-  if (!postgresAvailable(t) || !natsAvailable(t) || !redisAvailable(t)) return;
-  await withInfra(async (infra) => {
-    let nats: NatsProc | undefined;
-    let cluster: Cluster | undefined;
-    try {
-      nats = await startNats();
-      await simSetup(infra.sim.url, 0);
-      cluster = new Cluster(
-        {
-          simUrl: infra.sim.url,
-          pgUrl: infra.pg.url(),
-          limitsRedisUrl: infra.limits.url,
-          queue: { kind: "nats", url: nats.url },
-          // A PENDING job untouched for 2 s is re-published within 1 s more by any process.
-          jobs: { leaseMs: 2_000, purgeIntervalMs: 1_000 },
-        },
-        8,
-      );
-      const a = await cluster.startGateway();
-      const [b] = await Promise.all([cluster.startGateway(), cluster.startWorker(), cluster.startWorker()]);
-      const results: KeyResult[] = [];
-      let stop = false;
-      const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-        for (let n = 0; !stop; n++) {
-          // Clients start on gateway A; once it is gone, new submissions go to B.
-          const alive = a.proc.exitCode === null && a.proc.signalCode === null;
-          results.push(await submitKey(alive ? a : b, b, `c${c}-${n}`, c % 2 === 0));
-        }
-      });
-      await sleep(2_500);
-      a.proc.kill("SIGKILL");
-      await a.exited;
-      await sleep(2_000);
-      stop = true;
-      await Promise.all(clients);
+  // A PENDING job untouched for 2 s is re-published within 1 s more by any process.
+  const opts = { jobs: { leaseMs: 2_000, purgeIntervalMs: 1_000 } };
+  await withNatsCluster(t, opts, async ({ infra, cluster }) => {
+    const [a, b] = cluster.gateways as [Running, Running];
+    const results: KeyResult[] = [];
+    let stop = false;
+    const clients = Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let n = 0; !stop; n++) {
+        // Clients start on gateway A; once it is gone, new submissions go to B.
+        const alive = a.proc.exitCode === null && a.proc.signalCode === null;
+        results.push(await submitKey(alive ? a : b, b, `c${c}-${n}`, c % 2 === 0));
+      }
+    });
+    await sleep(2_500);
+    a.proc.kill("SIGKILL");
+    await a.exited;
+    await sleep(2_000);
+    stop = true;
+    await Promise.all(clients);
 
-      const withError = results.filter((r) => r.ids.length === 0);
-      const withId = results.filter((r) => r.ids.length > 0);
-      t.diagnostic(
-        `${results.length} keys: ${withId.length} with a job id (${withId.filter((r) => r.replayed).length} replayed by B), ${withError.length} errors only`,
-      );
-      assert.ok(
-        results.some((r) => r.errors.length > 0),
-        "no submission was cut by the kill: the test proved little",
-      );
-      for (const r of results) {
-        if (r.retries)
-          assert.equal(r.ids.length, 1, `a retrying client ends with a job id: ${JSON.stringify(r)}`);
-      }
-      // Every job in the store, including those whose answer died with gateway A, completes.
-      await waitFor(
-        async () => {
-          const c = await statusCounts(infra.pg);
-          return c.PENDING === 0 && c.RUNNING === 0;
-        },
-        45_000,
-        async () => JSON.stringify(await statusCounts(infra.pg)),
-        500,
-      );
-      const rows = await pgQuery<{ id: string; status: string; metadata: string }>(
-        infra.pg,
-        "SELECT id, status, metadata FROM jobs",
-      );
-      assert.ok(
-        rows.every((r) => r.status === "SUCCESS"),
-        JSON.stringify(await statusCounts(infra.pg)),
-      );
-      const byKey = new Map<string, string[]>();
-      for (const r of rows) {
-        const key = (JSON.parse(r.metadata) as { key: string }).key;
-        byKey.set(key, [...(byKey.get(key) ?? []), r.id]);
-      }
-      for (const [key, ids] of byKey) assert.equal(ids.length, 1, `key ${key} made ${ids.length} jobs`);
-      for (const r of withId) assert.deepEqual(byKey.get(r.key), r.ids, `the job given for ${r.key}`);
-      const orphans = rows.length - withId.length;
-      t.diagnostic(`${orphans} jobs completed whose client saw only an error`);
-    } finally {
-      await cluster?.stop();
-      await nats?.cleanup();
+    const withError = results.filter((r) => r.ids.length === 0);
+    const withId = results.filter((r) => r.ids.length > 0);
+    t.diagnostic(
+      `${results.length} keys: ${withId.length} with a job id (${withId.filter((r) => r.replayed).length} replayed by B), ${withError.length} errors only`,
+    );
+    assert.ok(
+      results.some((r) => r.errors.length > 0),
+      "no submission was cut by the kill: the test proved little",
+    );
+    for (const r of results) {
+      if (r.retries)
+        assert.equal(r.ids.length, 1, `a retrying client ends with a job id: ${JSON.stringify(r)}`);
     }
+    // Every job in the store, including those whose answer died with gateway A, completes.
+    await waitForCounts(infra.pg, settled);
+    const rows = await pgQuery<{ id: string; status: string; metadata: string }>(
+      infra.pg,
+      "SELECT id, status, metadata FROM jobs",
+    );
+    assert.ok(
+      rows.every((r) => r.status === "SUCCESS"),
+      JSON.stringify(await statusCounts(infra.pg)),
+    );
+    const byKey = new Map<string, string[]>();
+    for (const r of rows) {
+      const key = (JSON.parse(r.metadata) as { key: string }).key;
+      byKey.set(key, [...(byKey.get(key) ?? []), r.id]);
+    }
+    for (const [key, ids] of byKey) assert.equal(ids.length, 1, `key ${key} made ${ids.length} jobs`);
+    for (const r of withId) assert.deepEqual(byKey.get(r.key), r.ids, `the job given for ${r.key}`);
+    const orphans = rows.length - withId.length;
+    t.diagnostic(`${orphans} jobs completed whose client saw only an error`);
   });
 });

@@ -3,57 +3,20 @@
  * $(go env GOPATH)/bin), openssl and python3. When one is missing, `toolSkipReason` returns a
  * message for `describe(..., { skip })`, or throws when `CI` is set (CI must not skip).
  */
-import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && executable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
-function goBin(): string {
-  const fromEnv = process.env.GOPATH?.split(delimiter)[0];
-  if (fromEnv) return join(fromEnv, "bin");
-  try {
-    const out = execFileSync("go", ["env", "GOPATH"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    if (out.trim()) return join(out.trim().split(delimiter)[0]!, "bin");
-  } catch {
-    // no Go here: Go's default GOPATH
-  }
-  return join(homedir(), "go", "bin");
-}
+import { spawn } from "node:child_process";
+import { findGoTool, findOnPath, skipReason } from "../helpers/binaries.js";
 
 export function findGrpcurl(): string | undefined {
-  const inGoBin = join(goBin(), "grpcurl");
-  return executable(inGoBin) ? inGoBin : onPath("grpcurl");
+  return findGoTool("grpcurl");
 }
 
 export const GRPCURL = findGrpcurl();
-export const OPENSSL = onPath("openssl");
-export const PYTHON = onPath("python3");
+export const OPENSSL = findOnPath("openssl");
+export const PYTHON = findOnPath("python3");
 
 /** undefined when `tool` is there; otherwise the reason to skip (or, with CI set, an error). */
 export function toolSkipReason(tool: string | undefined, what: string, install: string): string | undefined {
-  if (tool) return undefined;
-  const msg = `${what} not found: ${install}`;
-  if (process.env.CI) throw new Error(`${msg} (CI is set, so this is an error, not a skip)`);
-  return msg;
+  return tool ? undefined : skipReason(`${what} not found: ${install}`);
 }
 
 export interface Run {

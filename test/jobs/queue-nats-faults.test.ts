@@ -7,7 +7,7 @@ import { connect, nanos } from "@nats-io/transport-node";
 import { GatewayError } from "../../src/core/errors.js";
 import { type NatsQueue, openNatsQueue } from "../../src/jobs/queue/nats.js";
 import { type NatsQueueConfigInput, natsQueueConfigSchema } from "../../src/jobs/queue/nats-config.js";
-import { NATS_SERVER, type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
+import { NATS_SERVER, type NatsOptions, type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
 
 let n = 0;
 function config(server: NatsProc, extra: Partial<NatsQueueConfigInput> = {}) {
@@ -25,31 +25,53 @@ function config(server: NatsProc, extra: Partial<NatsQueueConfigInput> = {}) {
 
 const take = (q: NatsQueue, waitMs = 0, leaseMs = 5_000, max = 10) => q.receive({ max, leaseMs, waitMs });
 
-describe("NATS queue: server restarts and outages", () => {
-  let server: NatsProc;
+/** For `assert.rejects`: the error is `queue_unavailable`. */
+function queueUnavailable(err: unknown): true {
+  assert.ok(err instanceof GatewayError);
+  assert.equal(err.code, "queue_unavailable");
+  return true;
+}
+
+/**
+ * One nats-server for a `describe` block (started before its tests, removed after them) and the
+ * queues its tests open, all closed after them.
+ */
+function natsSuite(opts: NatsOptions = {}) {
+  let server: NatsProc | undefined;
   const queues: NatsQueue[] = [];
-  const open = async (cfg: ReturnType<typeof config>) => {
-    const q = await openNatsQueue(cfg, { pollIntervalMs: 50 });
-    queues.push(q);
-    return q;
-  };
   before(async () => {
-    // The durable setting docs/queue-nats.md recommends: every write synced before it is acked.
-    if (NATS_SERVER) server = await startNats({ jetstream: "sync_interval: always" });
+    if (NATS_SERVER) server = await startNats(opts);
   });
   after(async () => {
     for (const q of queues) await q.close();
     await server?.cleanup();
   });
+  return {
+    /** The block's server (tests read it after `natsAvailable`, so it has started). */
+    get server(): NatsProc {
+      assert.ok(server, "nats-server is not running");
+      return server;
+    },
+    async open(cfg: ReturnType<typeof config>): Promise<NatsQueue> {
+      const q = await openNatsQueue(cfg, { pollIntervalMs: 50 });
+      queues.push(q);
+      return q;
+    },
+  };
+}
+
+describe("NATS queue: server restarts and outages", () => {
+  // The durable setting docs/queue-nats.md recommends: every write synced before it is acked.
+  const nats = natsSuite({ jetstream: "sync_interval: always" });
 
   test("messages published before a SIGKILL are delivered after the restart (file storage)", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server));
+    const q = await nats.open(config(nats.server));
     await q.publish("a", "pa");
     await q.publish("b", "pb", { priority: 5 });
     await q.publish("later", "pl", { notBefore: Date.now() + 1_500 });
-    await server.kill();
-    await server.restart();
+    await nats.server.kill();
+    await nats.server.restart();
     const got = await take(q, 5_000);
     assert.deepEqual(
       got.map((d) => [d.id, d.payload, d.deliveries]),
@@ -69,21 +91,17 @@ describe("NATS queue: server restarts and outages", () => {
 
   test("publish during an outage rejects with queue_unavailable within the timeout; receive waits", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server, { publishTimeoutMs: 500 }));
+    const q = await nats.open(config(nats.server, { publishTimeoutMs: 500 }));
     await q.publish("before", "1");
-    await server.stop();
+    await nats.server.stop();
     const started = Date.now();
-    await assert.rejects(q.publish("during", "2"), (err: unknown) => {
-      assert.ok(err instanceof GatewayError);
-      assert.equal(err.code, "queue_unavailable");
-      return true;
-    });
+    await assert.rejects(q.publish("during", "2"), queueUnavailable);
     const took = Date.now() - started;
     assert.ok(took >= 400 && took < 2_500, `rejected after ${took} ms`);
     const waitStarted = Date.now();
     assert.deepEqual(await take(q, 300), []);
     assert.ok(Date.now() - waitStarted >= 250, "an outage receive returns at its wait, not at once");
-    await server.restart();
+    await nats.server.restart();
     // The client reconnects by itself; the message stored before the outage is still there.
     const got = await take(q, 5_000);
     assert.deepEqual(
@@ -101,11 +119,11 @@ describe("NATS queue: server restarts and outages", () => {
 
   test("a publish during a short outage waits for the reconnect and is stored", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server, { publishTimeoutMs: 5_000 }));
-    await server.stop();
+    const q = await nats.open(config(nats.server, { publishTimeoutMs: 5_000 }));
+    await nats.server.stop();
     const publishing = q.publish("blip", "1");
     await sleep(300);
-    await server.restart();
+    await nats.server.restart();
     await publishing;
     const [d] = await take(q, 2_000);
     assert.equal(d?.id, "blip");
@@ -114,36 +132,19 @@ describe("NATS queue: server restarts and outages", () => {
 
   test("opening against a server that is down rejects with queue_unavailable", async (t) => {
     if (!natsAvailable(t)) return;
-    const cfg = config(server, { servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 500 });
-    await assert.rejects(openNatsQueue(cfg), (err: unknown) => {
-      assert.ok(err instanceof GatewayError);
-      assert.equal(err.code, "queue_unavailable");
-      return true;
-    });
+    const cfg = config(nats.server, { servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 500 });
+    await assert.rejects(openNatsQueue(cfg), queueUnavailable);
   });
 });
 
 describe("NATS queue: server-side behaviour", () => {
-  let server: NatsProc;
-  const queues: NatsQueue[] = [];
-  const open = async (cfg: ReturnType<typeof config>) => {
-    const q = await openNatsQueue(cfg, { pollIntervalMs: 50 });
-    queues.push(q);
-    return q;
-  };
-  before(async () => {
-    if (NATS_SERVER) server = await startNats();
-  });
-  after(async () => {
-    for (const q of queues) await q.close();
-    await server?.cleanup();
-  });
+  const nats = natsSuite();
 
   test("a duplicate publish of one id (from two connections) stores one message", async (t) => {
     if (!natsAvailable(t)) return;
-    const cfg = config(server);
-    const a = await open(cfg);
-    const b = await open(cfg);
+    const cfg = config(nats.server);
+    const a = await nats.open(cfg);
+    const b = await nats.open(cfg);
     await a.publish("job-1.3", "first");
     await b.publish("job-1.3", "second");
     await a.publish("job-1.3", "third", { notBefore: Date.now() + 60_000 });
@@ -157,7 +158,7 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("past the duplicate window, publish is still a no-op while the id's message is in the stream", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server, { duplicateWindowMs: 100 }));
+    const q = await nats.open(config(nats.server, { duplicateWindowMs: 100 }));
     const again = async (payload: string, notBefore?: number) => {
       await sleep(150); // the duplicate window is over
       await q.publish("j", payload, notBefore === undefined ? {} : { notBefore });
@@ -172,7 +173,7 @@ describe("NATS queue: server-side behaviour", () => {
     const s = await q.stats();
     assert.equal(s.ready + s.leased, 1);
     // Once the message is gone, the id can be published again.
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: nats.server.url });
     const jsm = await jetstreamManager(nc);
     await jsm.streams.purge(`FAULT_${n}`);
     await nc.close();
@@ -189,9 +190,9 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("a message whose holder went away is redelivered after ackWaitMs with deliveries = 2", async (t) => {
     if (!natsAvailable(t)) return;
-    const cfg = config(server, { ackWaitMs: 1_000 });
-    const a = await open(cfg);
-    const b = await open(cfg);
+    const cfg = config(nats.server, { ackWaitMs: 1_000 });
+    const a = await nats.open(cfg);
+    const b = await nats.open(cfg);
     await a.publish("m", "p");
     const [first] = await take(a, 0, 60_000);
     assert.equal(first?.deliveries, 1);
@@ -206,9 +207,9 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("a lease longer than ackWaitMs is kept by progress acks, then runs out", async (t) => {
     if (!natsAvailable(t)) return;
-    const cfg = config(server, { ackWaitMs: 1_000 });
-    const a = await open(cfg);
-    const b = await open(cfg);
+    const cfg = config(nats.server, { ackWaitMs: 1_000 });
+    const a = await nats.open(cfg);
+    const b = await nats.open(cfg);
     await a.publish("m", "p");
     const [d] = await take(a, 0, 2_500);
     assert.ok(d);
@@ -222,7 +223,7 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("notBefore: a scheduled message is not handed out before it is due", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server));
+    const q = await nats.open(config(nats.server));
     assert.equal(q.usesSchedules, true, "nats-server 2.12+ supports message schedules");
     const due = Date.now() + 1_200;
     await q.publish("s", "p", { notBefore: due, priority: 3 });
@@ -237,7 +238,7 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("notBefore with delayedDelivery redeliver: held back by a delayed nak", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server, { delayedDelivery: "redeliver" }));
+    const q = await nats.open(config(nats.server, { delayedDelivery: "redeliver" }));
     assert.equal(q.usesSchedules, false);
     const due = Date.now() + 800;
     await q.publish("r", "p", { notBefore: due });
@@ -251,7 +252,7 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("after maxDeliver deliveries a message is dead-lettered instead of delivered", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server, { maxDeliver: 2 }));
+    const q = await nats.open(config(nats.server, { maxDeliver: 2 }));
     await q.publish("poison", "p");
     for (let i = 1; i <= 2; i++) {
       const [d] = await take(q, 2_000, 50);
@@ -269,7 +270,7 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("a lower priority class is served only when higher ones are empty", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await open(config(server));
+    const q = await nats.open(config(nats.server));
     for (let i = 0; i < 5; i++) await q.publish(`low${i}`, "l", { priority: -5 });
     for (let i = 0; i < 5; i++) await q.publish(`mid${i}`, "m", { priority: 0 });
     await q.publish("top", "t", { priority: 1_000 });
@@ -287,14 +288,14 @@ describe("NATS queue: server-side behaviour", () => {
 
   test("reopening with changed settings updates the consumers; a foreign stream is refused", async (t) => {
     if (!natsAvailable(t)) return;
-    const cfg = config(server, { ackWaitMs: 30_000 });
-    const a = await open(cfg);
+    const cfg = config(nats.server, { ackWaitMs: 30_000 });
+    const a = await nats.open(cfg);
     await a.publish("kept", "p");
-    const b = await open({ ...cfg, ackWaitMs: 2_000, maxAckPending: 7 });
+    const b = await nats.open({ ...cfg, ackWaitMs: 2_000, maxAckPending: 7 });
     const got = await take(b);
     assert.equal(got[0]?.id, "kept");
     await b.close();
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: nats.server.url });
     try {
       const jsm = await jetstreamManager(nc);
       const ci = await jsm.consumers.info(cfg.stream, `${cfg.consumer}-p0`);
@@ -307,28 +308,22 @@ describe("NATS queue: server-side behaviour", () => {
     } finally {
       await nc.close();
     }
-    await assert.rejects(open({ ...cfg, stream: `${cfg.stream}_DEAD` }), /workqueue retention/);
+    await assert.rejects(nats.open({ ...cfg, stream: `${cfg.stream}_DEAD` }), /workqueue retention/);
   });
 });
 
 describe("NATS queue: credentials", () => {
-  let server: NatsProc;
-  before(async () => {
-    if (NATS_SERVER) server = await startNats({ user: "sy", password: "s3cret" });
-  });
-  after(async () => {
-    await server?.cleanup();
-  });
+  const nats = natsSuite({ user: "sy", password: "s3cret" });
 
   test("user and password are sent; a wrong password fails with queue_unavailable", async (t) => {
     if (!natsAvailable(t)) return;
-    const q = await openNatsQueue(config(server, { user: "sy", password: "s3cret" }));
+    const q = await openNatsQueue(config(nats.server, { user: "sy", password: "s3cret" }));
     await q.publish("x", "1");
     assert.equal((await take(q))[0]?.id, "x");
     await q.close();
     await assert.rejects(
-      openNatsQueue(config(server, { user: "sy", password: "wrong", connectTimeoutMs: 1_000 })),
-      (err: unknown) => err instanceof GatewayError && err.code === "queue_unavailable",
+      openNatsQueue(config(nats.server, { user: "sy", password: "wrong", connectTimeoutMs: 1_000 })),
+      queueUnavailable,
     );
   });
 });

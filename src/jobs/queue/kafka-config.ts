@@ -1,6 +1,13 @@
 import { z } from "zod";
-
-const ms = (min: number, max: number, dflt: number) => z.number().int().min(min).max(max).default(dflt);
+import {
+  ms,
+  priorityClassesSchema,
+  RECONNECT_WAITS_ISSUE,
+  reconnectWaitsGrow,
+  TLS_FILES_ISSUE,
+  tlsFilesPaired,
+  tlsFilesShape,
+} from "./net-config.js";
 
 /** A Kafka topic or group name part: the characters Kafka allows, no path separators. */
 const kafkaName = z
@@ -13,18 +20,12 @@ const brokerAddress = z
 
 const kafkaTlsSchema = z
   .object({
-    /** PEM file of the CA that signed the brokers' certificates (default: the system CAs). */
-    caFile: z.string().min(1).optional(),
-    /** Client certificate and its key (PEM files), for mutual TLS. */
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
+    ...tlsFilesShape,
     /** Name checked against the certificates (default: the broker's host). */
     serverName: z.string().min(1).optional(),
   })
   .strict()
-  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
-    message: "certFile and keyFile go together",
-  });
+  .refine(tlsFilesPaired, TLS_FILES_ISSUE);
 
 const kafkaSaslSchema = z
   .object({
@@ -55,18 +56,8 @@ export const kafkaQueueConfigSchema = z
     partitions: z.number().int().min(1).max(10_000).default(12),
     /** Copies of each topic when the queue creates it (3 in a cluster that must survive a broker loss). */
     replicationFactor: z.number().int().min(1).max(16).default(1),
-    /**
-     * Priority classes, each named by the lowest job priority it holds, highest class first (strictly
-     * descending); a priority below the last bound goes to the last class.
-     */
-    priorityClasses: z
-      .array(z.number().int())
-      .min(1)
-      .max(16)
-      .default([1, 0, -1000])
-      .refine((a) => a.every((v, i) => i === 0 || v < a[i - 1]!), {
-        message: "priorityClasses must be strictly descending",
-      }),
+    /** See `priorityClassesSchema`: the bounds of the classes, highest first. */
+    priorityClasses: priorityClassesSchema,
     sasl: kafkaSaslSchema.optional(),
     tls: kafkaTlsSchema.optional(),
     /** A publish not acknowledged by all in-sync replicas within this time fails with `queue_unavailable`. */
@@ -101,10 +92,7 @@ export const kafkaQueueConfigSchema = z
     message: "rebalanceTimeoutMs must be at least sessionTimeoutMs",
     path: ["rebalanceTimeoutMs"],
   })
-  .refine((c) => c.reconnectMaxWaitMs >= c.reconnectWaitMs, {
-    message: "reconnectMaxWaitMs must be at least reconnectWaitMs",
-    path: ["reconnectMaxWaitMs"],
-  });
+  .refine(reconnectWaitsGrow, RECONNECT_WAITS_ISSUE);
 
 export type KafkaQueueConfig = z.infer<typeof kafkaQueueConfigSchema>;
 export type KafkaQueueConfigInput = z.input<typeof kafkaQueueConfigSchema>;

@@ -1,5 +1,4 @@
 import { Consumer, ProduceAcks, Producer, stringSerializers } from "@platformatic/kafka";
-import { GatewayError } from "../../core/errors.js";
 import type { KafkaQueueConfig } from "./kafka-config.js";
 import { countDead, groupLag, readDeadLetters } from "./kafka-inspect.js";
 import {
@@ -12,24 +11,14 @@ import {
   queueUnavailable,
 } from "./kafka-link.js";
 import { KafkaMember, type KafkaMessage } from "./kafka-member.js";
+import { KafkaSender } from "./kafka-sender.js";
 import { type Entry, Tracker } from "./kafka-tracker.js";
+import { checkHeaderId, headerText, Waiters } from "./net-common.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
 
 export interface KafkaQueueOptions {
   /** Broker trouble (the clients keep retrying); for logs. */
   onError?: (err: Error) => void;
-}
-
-const isControl = (ch: string): boolean => {
-  const c = ch.charCodeAt(0);
-  return c < 0x20 || c === 0x7f;
-};
-
-/** Ids travel in headers and keys: 1-512 characters, no control characters, no spaces at either end. */
-function checkId(id: string): void {
-  if (id.length < 1 || id.length > 512 || id.trim() !== id || [...id].some(isControl)) {
-    throw new GatewayError("internal_error", "a Kafka queue message id must be 1-512 printable characters");
-  }
 }
 
 const num = (m: KafkaMessage, name: string, dflt: number): number => {
@@ -53,10 +42,12 @@ export class KafkaQueue implements Queue {
   readonly #cfg: KafkaQueueConfig;
   readonly #names: KafkaNames;
   readonly #producer: Producer<string, string, string, string>;
+  /** Every write goes through it: one send in flight at a time (see kafka-sender.ts). */
+  readonly #sender: KafkaSender;
   readonly #inspector: Consumer<string, string, string, string>;
   readonly #tracker = new Tracker();
   readonly #onError: (err: Error) => void;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #member: KafkaMember | undefined;
   #everSynced = false;
   #commit: Promise<void> | undefined;
@@ -79,6 +70,7 @@ export class KafkaQueue implements Queue {
       acks: ProduceAcks.ALL,
       autocreateTopics: false,
     });
+    this.#sender = new KafkaSender(this.#producer);
   }
 
   /** Connects, creates the topics that are missing, and returns the queue; rejects with `queue_unavailable`. */
@@ -97,7 +89,7 @@ export class KafkaQueue implements Queue {
   }
 
   async publish(id: string, payload: string, opts: PublishOptions = {}): Promise<void> {
-    checkId(id);
+    checkHeaderId(id, "Kafka");
     if (this.#closed) throw queueUnavailable("is closed", new Error("publish after close"));
     const priority = opts.priority ?? 0;
     const notBefore = opts.notBefore ?? Date.now();
@@ -218,8 +210,12 @@ export class KafkaQueue implements Queue {
     return this.#names.classes[priorityClass(this.#cfg.priorityClasses, priority)]!;
   }
 
-  /** One confirmed write (acks from all in-sync replicas), bounded by `publishTimeoutMs`. */
+  /**
+   * One confirmed write (acks from all in-sync replicas), bounded by `publishTimeoutMs`; a write that
+   * is still waiting for its turn when the time is up is never sent.
+   */
   async #produce(what: string, topic: string, key: string, value: string, headers: Record<string, string>) {
+    const sending = this.#sender.send({ topic, key, value, headers });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -228,8 +224,9 @@ export class KafkaQueue implements Queue {
       );
     });
     try {
-      await Promise.race([this.#producer.send({ messages: [{ topic, key, value, headers }] }), timeout]);
+      await Promise.race([sending.done, timeout]);
     } catch (err) {
+      sending.cancel();
       throw queueUnavailable(`did not ${what}`, err);
     } finally {
       clearTimeout(timer);
@@ -317,22 +314,12 @@ export class KafkaQueue implements Queue {
   }
 
   #wake(): void {
-    for (const w of this.#waiters) w();
+    this.#waiters.wakeAll();
   }
 
   #wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#waiters.add(done);
-      signal?.addEventListener("abort", done);
-    });
+    return this.#waiters.wait(ms, signal);
   }
 }
 
@@ -344,12 +331,6 @@ function delivery(e: Entry): Delivery {
     deliveries: e.count,
     leaseId: e.leaseId,
   });
-}
-
-/** A header value: control characters (line breaks) become spaces; bounded; never empty. */
-function headerText(s: string, max: number): string {
-  const clean = [...s].map((ch) => (isControl(ch) ? " " : ch)).join("");
-  return clean.trim().slice(0, max) || "-";
 }
 
 /** Opens the Kafka queue named by `jobs.queue` (kind `kafka`). */

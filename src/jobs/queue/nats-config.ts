@@ -1,6 +1,13 @@
 import { z } from "zod";
-
-const ms = (min: number, max: number, dflt: number) => z.number().int().min(min).max(max).default(dflt);
+import {
+  ms,
+  priorityClassesSchema,
+  RECONNECT_WAITS_ISSUE,
+  reconnectWaitsGrow,
+  TLS_FILES_ISSUE,
+  tlsFilesPaired,
+  tlsFilesShape,
+} from "./net-config.js";
 
 /** A stream or consumer name: no dots, wildcards, spaces or path separators. */
 const natsName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
@@ -14,18 +21,12 @@ const natsServer = z
 
 const natsTlsSchema = z
   .object({
-    /** PEM file of the CA that signed the server's certificate (default: the system CAs). */
-    caFile: z.string().min(1).optional(),
-    /** Client certificate and its key (PEM files), for mutual TLS. */
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
+    ...tlsFilesShape,
     /** Start TLS before the NATS INFO exchange (servers with `handshake_first`). */
     handshakeFirst: z.boolean().default(false),
   })
   .strict()
-  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
-    message: "certFile and keyFile go together",
-  });
+  .refine(tlsFilesPaired, TLS_FILES_ISSUE);
 
 /**
  * The distributed queue on NATS JetStream (see docs/queue-nats.md): a work-queue stream with file
@@ -56,18 +57,10 @@ export const natsQueueConfigSchema = z
     /** Copies of each stream in a NATS cluster (1, or 3 / 5 for a cluster that survives node loss). */
     replicas: z.number().int().min(1).max(5).default(1),
     /**
-     * Priority classes, each named by the lowest job priority it holds, highest class first (strictly
-     * descending); a priority below the last bound goes to the last class. Classes are served in
+     * See `priorityClassesSchema`: the bounds of the classes, highest first. Classes are served in
      * order: a lower class is taken only when every higher one is empty.
      */
-    priorityClasses: z
-      .array(z.number().int())
-      .min(1)
-      .max(16)
-      .default([1, 0, -1000])
-      .refine((a) => a.every((v, i) => i === 0 || v < a[i - 1]!), {
-        message: "priorityClasses must be strictly descending",
-      }),
+    priorityClasses: priorityClassesSchema,
     /** Publishes with one message id within this window are stored once (the server's `duplicate_window`). */
     duplicateWindowMs: ms(100, 7 * 86_400_000, 120_000),
     /**
@@ -109,10 +102,7 @@ export const natsQueueConfigSchema = z
     message: "give either user/password or token, not both",
     path: ["token"],
   })
-  .refine((c) => c.reconnectMaxWaitMs >= c.reconnectWaitMs, {
-    message: "reconnectMaxWaitMs must be at least reconnectWaitMs",
-    path: ["reconnectMaxWaitMs"],
-  });
+  .refine(reconnectWaitsGrow, RECONNECT_WAITS_ISSUE);
 
 export type NatsQueueConfig = z.infer<typeof natsQueueConfigSchema>;
 export type NatsQueueConfigInput = z.input<typeof natsQueueConfigSchema>;

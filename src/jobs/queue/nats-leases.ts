@@ -6,6 +6,7 @@
  * One shared timer releases leases at their deadline (nak, so the message goes out again at once)
  * and sends confirmed progress acks for leases longer than `ack_wait`.
  */
+import { EarliestTimer } from "./net-common.js";
 
 export interface Lease {
   /** The ack subject of this delivery (`$JS.ACK.…`). */
@@ -34,8 +35,7 @@ export class LeaseTable {
   readonly #ackWaitMs: number;
   readonly #marginMs: number;
   readonly #io: LeaseIo;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #timer = new EarliestTimer(() => this.#sweep());
 
   constructor(ackWaitMs: number, io: LeaseIo) {
     this.#ackWaitMs = ackWaitMs;
@@ -103,9 +103,7 @@ export class LeaseTable {
   /** Forgets every lease (the connection is closing; the server redelivers after `ack_wait`). */
   clear(): void {
     this.#leases.clear();
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#timer.cancel();
   }
 
   #valid(l: Lease, now: number): boolean {
@@ -140,22 +138,10 @@ export class LeaseTable {
   #schedule(): void {
     let next = Number.POSITIVE_INFINITY;
     for (const l of this.#leases.values()) if (l.busy === 0) next = Math.min(next, this.#nextEvent(l));
-    if (next === Number.POSITIVE_INFINITY) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = next;
-      return;
-    }
-    if (this.#timer && next >= this.#timerAt) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timerAt = next;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, next - Date.now()));
-    this.#timer.unref();
+    this.#timer.at(next);
   }
 
   #sweep(): void {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let released = false;
     for (const [id, l] of this.#leases) {

@@ -16,6 +16,7 @@ import { LeaseTable } from "./nats-leases.js";
 import { NatsLink, queueUnavailable } from "./nats-link.js";
 import { parseAckSubject, pullNoWait } from "./nats-pull.js";
 import { ensureTopology, type NatsNames, natsNames, priorityClass } from "./nats-topology.js";
+import { checkHeaderId, headerText, Waiters } from "./net-common.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
 
 export interface NatsQueueOptions {
@@ -29,24 +30,6 @@ interface Pending {
   readonly delivery: Delivery;
   readonly notBefore: number;
   readonly seq: number;
-}
-
-const isControl = (ch: string): boolean => {
-  const c = ch.charCodeAt(0);
-  return c < 0x20 || c === 0x7f;
-};
-
-/** Ids travel in headers: 1-512 characters, no control characters, no spaces at either end. */
-function checkId(id: string): void {
-  if (id.length < 1 || id.length > 512 || id.trim() !== id || [...id].some(isControl)) {
-    throw new GatewayError("internal_error", "a NATS queue message id must be 1-512 printable characters");
-  }
-}
-
-/** A header value: control characters (line breaks) become spaces; bounded; never empty. */
-function headerText(s: string, max: number): string {
-  const clean = [...s].map((ch) => (isControl(ch) ? " " : ch)).join("");
-  return clean.trim().slice(0, max) || "-";
 }
 
 /** A short subject token for a message id (schedules live on one subject per message). */
@@ -72,7 +55,7 @@ export class NatsQueue implements Queue {
   readonly #schedules: boolean;
   readonly #pollMs: number;
   readonly #leases: LeaseTable;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #wakeSub: Subscription;
   #wakes = 0;
@@ -134,7 +117,7 @@ export class NatsQueue implements Queue {
    * the message's own subject), and `Nats-Msg-Id` de-duplicates within the duplicate window too.
    */
   async publish(id: string, payload: string, opts: PublishOptions = {}): Promise<void> {
-    checkId(id);
+    checkHeaderId(id, "NATS");
     if (this.#closed) throw queueUnavailable("is closed", new Error("publish after close"));
     const now = Date.now();
     const priority = opts.priority ?? 0;
@@ -348,7 +331,7 @@ export class NatsQueue implements Queue {
 
   #wake(): void {
     this.#wakes++;
-    for (const w of this.#waiters) w();
+    this.#waiters.wakeAll();
   }
 
   #wakeLater(ms: number): void {
@@ -363,17 +346,7 @@ export class NatsQueue implements Queue {
   /** Waits up to `ms`, or until a wake after `seen`, an abort or close. */
   #wait(ms: number, seen: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#wakes !== seen || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#waiters.add(done);
-      signal?.addEventListener("abort", done);
-    });
+    return this.#waiters.wait(ms, signal);
   }
 }
 

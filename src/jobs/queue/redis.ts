@@ -9,11 +9,18 @@
  * with `queue_unavailable`; `receive` instead waits (up to its `waitMs`) and returns nothing. The
  * client reconnects in the background by itself.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
 import { GatewayError } from "../../core/errors.js";
+import {
+  evalScript,
+  failFastOptions,
+  type LuaScript,
+  luaScript,
+  waitReady,
+} from "../../core/redis-connection.js";
 import type { RedisQueueConfig } from "./redis-config.js";
 import { LUA_FORGET, LUA_PUBLISH, LUA_RECEIVE, LUA_SETTLE, LUA_STATS } from "./redis-lua.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
@@ -32,20 +39,11 @@ const MAX_BATCH = 1_000;
 /** Pause between attempts while Redis is unreachable (a reconnect wakes the wait earlier). */
 const OUTAGE_RETRY_MS = 500;
 
-interface Script {
-  src: string;
-  sha: string;
-}
-
-function script(src: string): Script {
-  return { src, sha: createHash("sha1").update(src).digest("hex") };
-}
-
-const PUBLISH = script(LUA_PUBLISH);
-const RECEIVE = script(LUA_RECEIVE);
-const SETTLE = script(LUA_SETTLE);
-const STATS = script(LUA_STATS);
-const FORGET = script(LUA_FORGET);
+const PUBLISH = luaScript(LUA_PUBLISH);
+const RECEIVE = luaScript(LUA_RECEIVE);
+const SETTLE = luaScript(LUA_SETTLE);
+const STATS = luaScript(LUA_STATS);
+const FORGET = luaScript(LUA_FORGET);
 
 function unavailable(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -68,16 +66,8 @@ function clientOptions(cfg: RedisQueueConfig): RedisOptions {
         ...(cfg.tls.serverName ? { servername: cfg.tls.serverName } : {}),
       }
     : undefined;
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-    commandTimeout: cfg.commandTimeoutMs,
-    connectTimeout: cfg.connectTimeoutMs,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
-    ...(tls ? { tls } : {}),
-  };
+  // Wake-up subscriptions are made again by the "ready" handler, not by the client.
+  return { ...failFastOptions(cfg), autoResubscribe: false, ...(tls ? { tls } : {}) };
 }
 
 class Keys {
@@ -136,19 +126,8 @@ export class RedisQueue implements Queue {
   }
 
   /** Resolves once connected, or rejects with `queue_unavailable` after `timeoutMs`. */
-  async ready(timeoutMs = this.#cfg.connectTimeoutMs): Promise<void> {
-    if (this.#client.status === "ready") return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#client.off("ready", onReady);
-        reject(unavailable(new Error(`not connected within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#client.once("ready", onReady);
-    });
+  ready(timeoutMs = this.#cfg.connectTimeoutMs): Promise<void> {
+    return waitReady(this.#client, timeoutMs, unavailable);
   }
 
   async publish(id: string, payload: string, opts: PublishOptions = {}): Promise<void> {
@@ -289,7 +268,7 @@ export class RedisQueue implements Queue {
     this.#sub.disconnect();
   }
 
-  async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+  async #run(s: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
     try {
       return await this.#eval(s, keys, args);
     } catch (err) {
@@ -297,15 +276,9 @@ export class RedisQueue implements Queue {
     }
   }
 
-  /** EVALSHA, then EVAL when Redis does not know the script (after a restart or SCRIPT FLUSH). */
-  async #eval(s: Script, keys: string[], args: Array<string | number>, closing = false): Promise<unknown> {
+  async #eval(s: LuaScript, keys: string[], args: Array<string | number>, closing = false): Promise<unknown> {
     if (this.#closing.signal.aborted && !closing) throw new Error("the queue is closed");
-    try {
-      return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return await this.#client.eval(s.src, keys.length, ...keys, ...args);
-    }
+    return evalScript(this.#client, s, keys, args);
   }
 }
 

@@ -1,0 +1,70 @@
+/**
+ * The `jobs` table's row as both SQL stores read it (the same columns in SQLite and PostgreSQL:
+ * times as epoch milliseconds, JSON kept as text exactly as written), and the mapping of a row to
+ * the `JobRecord` the rest of Switchyard sees.
+ */
+import type { AttemptError, JobRecord, JobStatus, WebhookState } from "./job-types.js";
+
+export interface JobRow {
+  id: string;
+  owner: string;
+  principal: string;
+  type: string;
+  request: string;
+  status: string;
+  priority: number;
+  run_after: number;
+  deadline_at: number | null;
+  max_attempts: number;
+  attempt_limit: number;
+  attempts: number;
+  attempt_errors: string;
+  run_token: string | null;
+  result: string | null;
+  error: string | null;
+  webhook: string | null;
+  webhook_state: string | null;
+  metadata: string | null;
+  traceparent: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/** Idempotency keys of job submissions live in the scope `jobs:<owner>`. */
+export const IDEM_SCOPE_JOBS = "jobs:";
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** JSON text of a column that may be absent (null and undefined are stored as NULL). */
+export const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+export function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    owner: r.owner,
+    principal: JSON.parse(r.principal) as JobRecord["principal"],
+    type: r.type as JobRecord["type"],
+    request: JSON.parse(r.request) as Record<string, unknown>,
+    status: r.status as JobStatus,
+    priority: r.priority,
+    runAfter: r.run_after,
+    deadlineAt: r.deadline_at,
+    maxAttempts: r.max_attempts,
+    attemptLimit: r.attempt_limit,
+    attempts: r.attempts,
+    attemptErrors: JSON.parse(r.attempt_errors) as AttemptError[],
+    runToken: r.run_token,
+    result: parse<unknown>(r.result),
+    error: parse<JobRecord["error"]>(r.error),
+    webhook: parse<JobRecord["webhook"]>(r.webhook),
+    webhookState: parse<WebhookState>(r.webhook_state),
+    metadata: parse<Record<string, string>>(r.metadata),
+    traceparent: r.traceparent,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
