@@ -1,7 +1,9 @@
 /**
  * The distributed profile: job submissions per second from one gateway, and completed jobs per
- * second with 2 `switchyard worker` processes, for three queues in one run: the embedded SQLite
- * queue (SQLite store), NATS JetStream and Redis Streams (both with the PostgreSQL store).
+ * second with 2 `switchyard worker` processes, for five queues in one run: the embedded SQLite
+ * queue (SQLite store), NATS JetStream, Redis Streams, Apache Kafka and NSQ (all four with the
+ * PostgreSQL store). Kafka and NSQ run when their servers are installed (scripts/install-kafka.sh,
+ * scripts/install-test-deps.sh); without them their rows say why they are missing.
  * Submissions: wrk c16 on POST /v1/jobs against one gateway per profile (`workers: 0`, nothing
  * draining), interleaved. End to end: per profile a gateway plus 2 workers on a fresh database and
  * queue; the driver submits N jobs and waits until all are finished. The upstream is the sim with a
@@ -12,7 +14,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
+import { KAFKA_MISSING, type KafkaProc, startKafka } from "../../test/helpers/kafka.js";
 import { NATS_SERVER } from "../../test/helpers/nats.js";
+import { NSQD, type NsqdProc, startNsqd } from "../../test/helpers/nsq.js";
 import { PG_BIN_DIR, type PostgresProc, startPostgres } from "../../test/helpers/postgres.js";
 import { jobsEndToEnd } from "../lib/driver-client.js";
 import { baseGatewayConfig, freePort, fsType, ScenarioFleet } from "../lib/fleet.js";
@@ -23,12 +27,14 @@ import { type Managed, StartError, startLogged, stopOne, waitForPort } from "../
 import { measureInterleaved, type WrkFigures } from "../lib/rounds.js";
 import { fmtPct, progress, type ScenarioContext, type ScenarioResult } from "../lib/scenario.js";
 
-const PROFILES = ["sqlite", "nats", "redis"] as const;
+const PROFILES = ["sqlite", "nats", "redis", "kafka", "nsq"] as const;
 type Profile = (typeof PROFILES)[number];
 const LABEL: Record<Profile, string> = {
   sqlite: "SQLite (embedded)",
   nats: "NATS JetStream + PostgreSQL",
   redis: "Redis Streams + PostgreSQL",
+  kafka: "Kafka + PostgreSQL",
+  nsq: "NSQ + PostgreSQL",
 };
 const WORKERS = 2;
 const CONCURRENCY = 16;
@@ -45,6 +51,12 @@ interface Brokers {
   pg: PostgresProc;
   natsUrl: string;
   redisUrl: string;
+  /** Absent when the Kafka jars or Java are missing (see `missing`). */
+  kafka?: KafkaProc;
+  /** Absent when nsqd is not installed. */
+  nsqd?: NsqdProc;
+  /** Why a profile cannot run here. */
+  missing: Partial<Record<Profile, string>>;
   scratch: string;
 }
 
@@ -89,15 +101,22 @@ async function startDurableRedis(ctx: ScenarioContext, fleet: ScenarioFleet, dir
 async function startBrokers(ctx: ScenarioContext, fleet: ScenarioFleet): Promise<Brokers> {
   if (!PG_BIN_DIR) throw new StartError("PostgreSQL not installed (apt-get install -y postgresql)");
   const scratch = fleet.scratch("distributed");
-  const [pg, natsUrl, redisUrl] = await Promise.all([
+  const missing: Partial<Record<Profile, string>> = {};
+  if (KAFKA_MISSING) missing.kafka = KAFKA_MISSING;
+  if (!NSQD) missing.nsq = "nsqd not found (scripts/install-test-deps.sh installs it)";
+  // One KRaft Kafka node (the test helper's: small heap, log folder in a temp directory) and an nsqd
+  // with every message on disk (`--mem-queue-size=0 --sync-every=1`); neither is pinned to a CPU.
+  const [pg, natsUrl, redisUrl, kafka, nsqd] = await Promise.all([
     startPostgres({ database: "bench" }),
     startNats(ctx, fleet, scratch),
     startDurableRedis(ctx, fleet, scratch),
+    missing.kafka ? undefined : startKafka(),
+    missing.nsq ? undefined : startNsqd({ memQueueSize: 0, args: ["--sync-every=1"] }),
   ]);
   // Backends fork from the postmaster and inherit its CPU.
   const postmaster = Number(readFileSync(join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   if (Number.isInteger(postmaster) && postmaster > 0) repin(ctx.pinning, postmaster, ctx.pinning.loadCpu);
-  return { pg, natsUrl, redisUrl, scratch };
+  return { pg, natsUrl, redisUrl, kafka, nsqd, missing, scratch };
 }
 
 /** A gateway or worker config for one profile; `tag` keeps the store and queue apart per use. */
@@ -107,11 +126,29 @@ async function profileConfig(p: Profile, tag: string, b: Brokers, simPort: numbe
     return { ...base, store: { kind: "sqlite", path: join(b.scratch, `${tag}.db`) }, jobs: { workers: 0 } };
   }
   const store = { kind: "postgres", url: await b.pg.createDatabase(`${p}_${tag}`) };
-  const queue =
-    p === "nats"
-      ? { kind: "nats", servers: [b.natsUrl], stream: tag.toUpperCase(), subjectPrefix: `bench.${tag}` }
-      : { kind: "redis", url: b.redisUrl, name: tag };
-  return { ...base, store, jobs: { workers: 0, queue } };
+  return { ...base, store, jobs: { workers: 0, queue: queueConfig(p, tag, b) } };
+}
+
+function queueConfig(p: Exclude<Profile, "sqlite">, tag: string, b: Brokers): Record<string, unknown> {
+  switch (p) {
+    case "nats":
+      return { kind: "nats", servers: [b.natsUrl], stream: tag.toUpperCase(), subjectPrefix: `bench.${tag}` };
+    case "redis":
+      return { kind: "redis", url: b.redisUrl, name: tag };
+    case "kafka":
+      return {
+        kind: "kafka",
+        brokers: [b.kafka!.broker],
+        topicPrefix: `bench.${tag}`,
+        groupId: `bench-${tag}`,
+      };
+    case "nsq":
+      return {
+        kind: "nsq",
+        nsqd: [{ tcpAddress: b.nsqd!.tcpAddress, httpAddress: b.nsqd!.httpAddress }],
+        topicPrefix: `bench_${tag}`,
+      };
+  }
 }
 
 async function startWorker(ctx: ScenarioContext, fleet: ScenarioFleet, name: string, configPath: string) {
@@ -152,13 +189,18 @@ async function endToEnd(
   }
 }
 
-function rows(submit: Map<string, WrkFigures>, e2e: Map<Profile, JobsResult>): string[][] {
+function rows(
+  submit: Map<string, WrkFigures>,
+  e2e: Map<Profile, JobsResult>,
+  missing: Partial<Record<Profile, string>>,
+): string[][] {
   const base = submit.get("sqlite")?.c16.rps ?? 0;
   const baseDone = e2e.get("sqlite")?.completedPerSecond ?? 0;
   const vs = (x: number, of: number) => (of > 0 ? ` (${fmtPct(x / of)} of SQLite)` : "");
   return PROFILES.map((p) => {
-    const s = submit.get(p) as WrkFigures;
-    const e = e2e.get(p) as JobsResult;
+    const s = submit.get(p);
+    const e = e2e.get(p);
+    if (!s || !e) return [LABEL[p], "not run", "", "", "", missing[p] ?? "not run"];
     return [
       LABEL[p],
       `${s.c16.rps.toFixed(0)}/s${p === "sqlite" ? "" : vs(s.c16.rps, base)}`,
@@ -204,22 +246,25 @@ async function setSimDelay(simPort: number, delayMs: number): Promise<void> {
 
 export async function runDistributedScenario(ctx: ScenarioContext): Promise<ScenarioResult> {
   const fleet = new ScenarioFleet(ctx);
-  let pg: PostgresProc | undefined;
+  let brokers: Brokers | undefined;
   try {
-    progress("distributed: starting PostgreSQL, nats-server, redis-server, the sim and 3 gateways");
+    progress(
+      "distributed: starting PostgreSQL, nats-server, redis-server, Kafka, nsqd, the sim and 5 gateways",
+    );
     const sim = await fleet.sim("distributed-sim", "bench:instant");
-    const brokers = await startBrokers(ctx, fleet);
-    pg = brokers.pg;
+    brokers = await startBrokers(ctx, fleet);
+    const b = brokers;
+    const profiles = PROFILES.filter((p) => b.missing[p] === undefined);
     const submitters = await Promise.all(
-      PROFILES.map(async (p) =>
-        fleet.gateway(`distributed-${p}-submit`, await profileConfig(p, "submit", brokers, sim.port)),
+      profiles.map(async (p) =>
+        fleet.gateway(`distributed-${p}-submit`, await profileConfig(p, "submit", b, sim.port)),
       ),
     );
-    // Short and single-round: this section measures 3 queues end to end as well, within its time box.
+    // Short and single-round: this section measures 5 queues end to end as well, within its time box.
     const short = { ...ctx, opts: { ...ctx.opts, rounds: 1, seconds: Math.min(ctx.opts.seconds, 4) } };
     const submit = await measureInterleaved(
       short,
-      PROFILES.map((p, i) => ({
+      profiles.map((p, i) => ({
         key: p,
         label: `${LABEL[p]} submissions`,
         port: submitters[i]!.port,
@@ -231,7 +276,7 @@ export async function runDistributedScenario(ctx: ScenarioContext): Promise<Scen
     await setSimDelay(sim.port, UPSTREAM_DELAY_MS);
     const count = Math.min(ctx.opts.jobs, 1_500);
     const e2e = new Map<Profile, JobsResult>();
-    for (const p of PROFILES) e2e.set(p, await endToEnd(ctx, fleet, p, brokers, sim.port, count));
+    for (const p of profiles) e2e.set(p, await endToEnd(ctx, fleet, p, b, sim.port, count));
     return {
       section: "distributed",
       title: "Distributed profile: queues with 2 worker processes",
@@ -239,7 +284,8 @@ export async function runDistributedScenario(ctx: ScenarioContext): Promise<Scen
         `Submissions: wrk c16 on POST /v1/jobs, ${short.opts.seconds}s after a ${ctx.opts.warmupSeconds}s warm-up, one gateway per queue (\`workers: 0\`), interleaved.`,
         `End to end: per queue a gateway and ${WORKERS} \`switchyard worker\` processes (${CONCURRENCY} jobs at once each) on fresh state;`,
         `${count} jobs from ${CLIENTS} clients (after a small warm-up batch); the sim answers after ${UPSTREAM_DELAY_MS} ms, so the upstream ceiling is ${CEILING} jobs/s.`,
-        `Durable settings: SQLite WAL synchronous=FULL, NATS file storage with sync_interval: always, Redis appendfsync always (temp folders on ${fsType(brokers.scratch)}).`,
+        `Durable settings: SQLite WAL synchronous=FULL, NATS file storage with sync_interval: always, Redis appendfsync always, nsqd --mem-queue-size=0 --sync-every=1 (temp folders on ${fsType(b.scratch)}).`,
+        "Kafka: one KRaft node (384 MB heap), acks=all from an idempotent producer; Kafka does not fsync each write (its durability comes from replication). Kafka and nsqd are not pinned to the load CPU.",
         "PostgreSQL runs with fsync=off (a test server): its commits cost no disk flush here, unlike a production server.",
       ],
       table: {
@@ -251,7 +297,7 @@ export async function runDistributedScenario(ctx: ScenarioContext): Promise<Scen
           "of upstream ceiling",
           "jobs",
         ],
-        rows: rows(submit, e2e),
+        rows: rows(submit, e2e, b.missing),
       },
       checks: checks(submit, e2e),
       data: {
@@ -265,6 +311,6 @@ export async function runDistributedScenario(ctx: ScenarioContext): Promise<Scen
     };
   } finally {
     await fleet.stop();
-    await pg?.cleanup();
+    await Promise.all([brokers?.pg.cleanup(), brokers?.kafka?.cleanup(), brokers?.nsqd?.cleanup()]);
   }
 }

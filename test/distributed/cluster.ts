@@ -1,6 +1,6 @@
 /**
  * The distributed profile for fault tests: real `switchyard serve` and `switchyard worker` processes
- * (dist/cli/main.js) over PostgreSQL (store), NATS JetStream or Redis Streams (queue) and Redis
+ * (dist/cli/main.js) over PostgreSQL (store), NATS JetStream, Redis Streams, Kafka or NSQ (queue) and Redis
  * (rate-limit counters), all started by the test on free loopback ports. Everything here has a
  * deadline, and `Cluster.stop()` stops every process it started, whatever state the test left.
  */
@@ -17,7 +17,53 @@ export const CHAT_JOB = {
 
 export type QueueSpec =
   | { kind: "nats"; url: string; ackWaitMs?: number; publishTimeoutMs?: number }
-  | { kind: "redis"; url: string };
+  | { kind: "redis"; url: string }
+  | { kind: "kafka"; broker: string; publishTimeoutMs?: number }
+  | {
+      kind: "nsq";
+      tcpAddress: string;
+      httpAddress: string;
+      msgTimeoutMs?: number;
+      publishTimeoutMs?: number;
+    };
+
+/**
+ * Kafka as tight as the adapter allows for fault tests: a SIGKILLed worker's partitions move after
+ * `sessionTimeoutMs` (1 s, the adapter's minimum; the test broker allows 500 ms), heartbeats at a
+ * third of it, a short rebalance window and fast reconnects.
+ */
+function kafkaQueue(q: Extract<QueueSpec, { kind: "kafka" }>): Record<string, unknown> {
+  return {
+    kind: "kafka",
+    brokers: [q.broker],
+    topicPrefix: "dist",
+    groupId: "dist-workers",
+    partitions: 4,
+    sessionTimeoutMs: 1_000,
+    heartbeatIntervalMs: 300,
+    rebalanceTimeoutMs: 3_000,
+    fetchMaxWaitMs: 200,
+    publishTimeoutMs: q.publishTimeoutMs ?? 2_000,
+    requestTimeoutMs: 2_000,
+    connectTimeoutMs: 1_000,
+    reconnectWaitMs: 50,
+    reconnectMaxWaitMs: 500,
+  };
+}
+
+/** NSQ on one nsqd; a crashed worker's messages come back after `msgTimeoutMs`. */
+function nsqQueue(q: Extract<QueueSpec, { kind: "nsq" }>): Record<string, unknown> {
+  return {
+    kind: "nsq",
+    nsqd: [{ tcpAddress: q.tcpAddress, httpAddress: q.httpAddress }],
+    topicPrefix: "dist",
+    msgTimeoutMs: q.msgTimeoutMs ?? 3_000,
+    publishTimeoutMs: q.publishTimeoutMs ?? 2_000,
+    requestTimeoutMs: 2_000,
+    reconnectWaitMs: 50,
+    reconnectMaxWaitMs: 500,
+  };
+}
 
 export interface ClusterSpec {
   simUrl: string;
@@ -31,6 +77,8 @@ export interface ClusterSpec {
 
 function queueConfig(q: QueueSpec): Record<string, unknown> {
   if (q.kind === "redis") return { kind: "redis", url: q.url, name: "dist", commandTimeoutMs: 1_000 };
+  if (q.kind === "kafka") return kafkaQueue(q);
+  if (q.kind === "nsq") return nsqQueue(q);
   return {
     kind: "nats",
     servers: [q.url],

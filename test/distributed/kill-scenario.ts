@@ -1,5 +1,5 @@
 /**
- * The worker-kill scenario shared by worker-kills-nats.test.ts and worker-kills-redis.test.ts:
+ * The worker-kill scenario shared by the worker-kills-*.test.ts files (NATS, Redis, Kafka, NSQ):
  * 2 `switchyard serve` + 2 `switchyard worker` processes over PostgreSQL (store) and Redis (rate-limit
  * counters), with the queue the caller names. Jobs are submitted through both gateways while a worker
  * is SIGKILLed and restarted every KILL_EVERY_MS (alternating). Every job must end SUCCESS, none lost,
@@ -61,14 +61,31 @@ export async function withInfra(fn: (infra: Infra) => Promise<void>): Promise<vo
   }
 }
 
-async function submitAll(gateways: Running[]): Promise<string[]> {
+/** Per-queue overrides of the scenario's size (the defaults are the constants above). */
+export interface KillOptions {
+  /** Jobs submitted (default JOBS). */
+  jobs?: number;
+  /** How long the jobs may take to drain once submitted (default DRAIN_TIMEOUT_MS). */
+  drainTimeoutMs?: number;
+  /**
+   * Spread the submissions over at least this long (default 0: as fast as the gateways take them),
+   * so that a fast machine still kills workers while jobs flow, whatever the job count.
+   */
+  submitOverMs?: number;
+  /** The sim's delay per call (default 0), so that each worker has jobs in flight when it is killed. */
+  upstreamDelayMs?: number;
+}
+
+async function submitAll(gateways: Running[], jobs: number, overMs: number): Promise<string[]> {
   const ids: string[] = [];
+  const start = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, c) => {
       const gw = gateways[c % gateways.length]!;
-      while (next < JOBS) {
-        next++;
+      while (next < jobs) {
+        const due = start + (next++ * overMs) / jobs;
+        if (due > Date.now()) await sleep(due - Date.now());
         const r = await submitJob(gw.url, CHAT_JOB);
         assert.equal(r.status, 202, JSON.stringify(r));
         ids.push(r.id!);
@@ -76,6 +93,14 @@ async function submitAll(gateways: Running[]): Promise<string[]> {
     }),
   );
   return ids;
+}
+
+/** The last warnings and errors the running workers logged, for a failure message. */
+function workerWarnings(cluster: Cluster): string {
+  const lines = cluster.workers.flatMap((w) =>
+    w.lines.filter((l) => typeof l.level === "number" && l.level >= 40).slice(-3),
+  );
+  return lines.length === 0 ? "the workers logged no warnings" : `workers logged: ${JSON.stringify(lines)}`;
 }
 
 /** Kills one worker (alternating) every KILL_EVERY_MS until stopped; `stop` returns the number of kills. */
@@ -105,10 +130,12 @@ export async function runKillScenario(
   database: string,
   queue: QueueSpec,
   note: (msg: string) => void,
+  opts: KillOptions = {},
 ): Promise<void> {
+  const jobs = opts.jobs ?? JOBS;
   const t0 = Date.now();
   const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  await simSetup(infra.sim.url, 0);
+  await simSetup(infra.sim.url, opts.upstreamDelayMs ?? 0);
   const pgUrl = await infra.pg.createDatabase(database);
   const cluster = new Cluster(
     { simUrl: infra.sim.url, pgUrl, queue, limitsRedisUrl: infra.limits.url },
@@ -119,16 +146,23 @@ export async function runKillScenario(
   try {
     // The first gateway migrates the empty database; the others start together after it.
     await cluster.startGateway();
-    await Promise.all([cluster.startGateway(), cluster.startWorker(), cluster.startWorker()]);
+    note(`${at()}: first gateway up`);
+    // allSettled: every process that did start is in `cluster` (and stopped below) before a failure is thrown.
+    const started = await Promise.allSettled([
+      cluster.startGateway(),
+      cluster.startWorker(),
+      cluster.startWorker(),
+    ]);
+    for (const s of started) if (s.status === "rejected") throw s.reason;
     note(`${at()}: 2 gateways and 2 workers up`);
     const killer = killLoop(cluster);
     try {
-      ids = await submitAll(cluster.gateways);
+      ids = await submitAll(cluster.gateways, jobs, opts.submitOverMs ?? 0);
       note(`${at()}: ${ids.length} jobs accepted`);
       await waitFor(
-        async () => (await statusCounts(infra.pg, database)).SUCCESS === JOBS,
-        DRAIN_TIMEOUT_MS,
-        async () => JSON.stringify(await statusCounts(infra.pg, database)),
+        async () => (await statusCounts(infra.pg, database)).SUCCESS === jobs,
+        opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS,
+        async () => `${JSON.stringify(await statusCounts(infra.pg, database))}; ${workerWarnings(cluster)}`,
         500,
       );
     } finally {
@@ -138,9 +172,9 @@ export async function runKillScenario(
   } finally {
     await cluster.stop();
   }
-  assert.equal(new Set(ids).size, JOBS);
+  assert.equal(new Set(ids).size, jobs);
   const counts = await statusCounts(infra.pg, database);
-  assert.deepEqual(counts, { PENDING: 0, RUNNING: 0, SUCCESS: JOBS, FAILED: 0, CANCELLED: 0 });
+  assert.deepEqual(counts, { PENDING: 0, RUNNING: 0, SUCCESS: jobs, FAILED: 0, CANCELLED: 0 });
   const rows = await pgQuery<{ id: string }>(
     infra.pg,
     "SELECT id FROM jobs WHERE status = 'SUCCESS'",
@@ -152,7 +186,7 @@ export async function runKillScenario(
     [],
     "every accepted job is in the store, SUCCESS",
   );
-  const duplicates = (await simRequests(infra.sim.url)) - JOBS;
+  const duplicates = (await simRequests(infra.sim.url)) - jobs;
   note(
     `${duplicates} duplicate upstream calls (bound ${kills} kills × ${CONCURRENCY} = ${kills * CONCURRENCY})`,
   );

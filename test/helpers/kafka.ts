@@ -170,7 +170,9 @@ export async function startKafka(): Promise<KafkaProc> {
   const props = join(dir, "server.properties");
   const log = join(dir, "broker.log");
   writeFileSync(props, properties(dir, port, controller));
-  const clusterId = randomBytes(16).toString("base64url");
+  // A Kafka cluster id is 16 bytes in URL-safe base64; one that starts with "-" would read as a flag.
+  let clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
   const format = java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props], log);
   const code = await new Promise<number | null>((r) => format.once("exit", r));
   if (code !== 0) throw new Error(`formatting the Kafka log folder failed (${code}): ${tail(log)}`);

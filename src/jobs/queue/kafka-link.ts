@@ -22,9 +22,13 @@ export const H = {
   reason: "sy-reason",
 } as const;
 
+/** `queue_unavailable` with `retry-after: 1`: the clients reconnect by themselves, so a retry soon may succeed. */
 export function queueUnavailable(what: string, cause: unknown): GatewayError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new GatewayError("queue_unavailable", `The Kafka job queue ${what}: ${detail}`, { cause });
+  return new GatewayError("queue_unavailable", `The Kafka job queue ${what}: ${detail}`, {
+    cause,
+    retryAfterSeconds: 1,
+  });
 }
 
 export interface KafkaNames {
