@@ -1,21 +1,20 @@
-import type { Readable } from "node:stream";
 import { Pool } from "undici";
 import type { OpenAIEndpointConfig } from "../config/schema.js";
 import { GatewayError } from "../core/errors.js";
 import type { Operation, Usage } from "../core/types.js";
-import { SseParser } from "./sse.js";
+import { cancellationOf } from "./cancel.js";
+import { exchangeBody, exchangeEvents, mapTransportError, type UpstreamAnswer } from "./exchange.js";
 import type { Backend, UpstreamCall, UpstreamJson, UpstreamStream } from "./types.js";
 import { parseRetryAfter, upstreamStatusError } from "./upstream-errors.js";
 import { extractUsage } from "./usage.js";
+
+export { mapTransportError } from "./exchange.js";
 
 const PATHS: Record<Exclude<Operation, "infer">, string> = {
   chat: "/chat/completions",
   completion: "/completions",
   embedding: "/embeddings",
 };
-
-/** Largest error or JSON body read from an upstream (a runaway upstream cannot fill memory). */
-const MAX_UPSTREAM_BODY = 64 * 1024 * 1024;
 
 /** Any OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp, Ollama, hosted APIs) over one undici Pool. */
 export class OpenAIBackend implements Backend {
@@ -42,16 +41,9 @@ export class OpenAIBackend implements Backend {
   }
 
   async invoke(call: UpstreamCall): Promise<UpstreamJson> {
-    const res = await this.send(call);
-    const text = await readBody(res.body, res.headers["content-length"], call.signal);
-    if (res.statusCode >= 400) {
-      throw upstreamStatusError(
-        res.statusCode,
-        text,
-        this.label,
-        parseRetryAfter(res.headers["retry-after"]),
-      );
-    }
+    const res = await exchangeBody(this.pool, this.request(call), this.label, cancellationOf(call));
+    const text = res.body.toString("utf8");
+    if (res.status >= 400) throw this.statusError(res, text);
     const usage = usageOfJson(text);
     if (usage === false) {
       throw new GatewayError("upstream_bad_response", `upstream ${this.label} sent a body that is not JSON`);
@@ -60,25 +52,8 @@ export class OpenAIBackend implements Backend {
   }
 
   async stream(call: UpstreamCall): Promise<UpstreamStream> {
-    const res = await this.send(call);
-    if (res.statusCode >= 400) {
-      const text = await readBody(res.body, res.headers["content-length"], call.signal);
-      throw upstreamStatusError(
-        res.statusCode,
-        text,
-        this.label,
-        parseRetryAfter(res.headers["retry-after"]),
-      );
-    }
-    const ctype = String(res.headers["content-type"] ?? "");
-    if (!ctype.includes("text/event-stream")) {
-      res.body.destroy();
-      throw new GatewayError(
-        "upstream_bad_response",
-        `upstream ${this.label} answered a stream request with ${ctype || "no content type"}`,
-      );
-    }
-    return { events: sseEvents(res.body, this.label, call.signal) };
+    const events = await exchangeEvents(this.pool, this.request(call), this.label, cancellationOf(call));
+    return { events };
   }
 
   async probe(path: string, signal: AbortSignal): Promise<void> {
@@ -97,24 +72,23 @@ export class OpenAIBackend implements Backend {
     await this.pool.close();
   }
 
-  private async send(call: UpstreamCall) {
+  private statusError(res: UpstreamAnswer, text: string): GatewayError {
+    return upstreamStatusError(res.status, text, this.label, parseRetryAfter(res.headers["retry-after"]));
+  }
+
+  /** The upstream request of a call: the client's bytes when nothing changed, else the re-serialised body. */
+  private request(call: UpstreamCall) {
     // Tensor inference goes to kserve-v2 endpoints only (the config refuses anything else).
     if (call.op === "infer")
       throw new GatewayError("upstream_rejected", "an openai endpoint does not serve tensor inference", {
         status: 400,
       });
-    const body = call.raw ?? JSON.stringify(call.body);
-    try {
-      return await this.pool.request({
-        method: "POST",
-        path: this.basePath + PATHS[call.op],
-        headers: { ...this.baseHeaders, ...call.headers },
-        body,
-        signal: call.signal,
-      });
-    } catch (err) {
-      throw mapTransportError(err, this.label, call.signal);
-    }
+    return {
+      method: "POST" as const,
+      path: this.basePath + PATHS[call.op],
+      headers: { ...this.baseHeaders, ...call.headers },
+      body: call.raw ?? JSON.stringify(call.body),
+    };
   }
 }
 
@@ -122,60 +96,6 @@ function lowerKeys(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
   return out;
-}
-
-/** Maps undici and socket failures to the gateway's codes; an aborted call keeps its abort reason. */
-export function mapTransportError(err: unknown, label: string, signal: AbortSignal): GatewayError {
-  if (signal.aborted && signal.reason instanceof GatewayError) return signal.reason;
-  if (err instanceof GatewayError) return err;
-  const code = (err as { code?: string }).code ?? "";
-  const msg = (err as Error).message ?? String(err);
-  switch (code) {
-    case "UND_ERR_CONNECT_TIMEOUT":
-      return new GatewayError("upstream_timeout", `connecting to upstream ${label} timed out`, {
-        cause: err,
-      });
-    case "UND_ERR_HEADERS_TIMEOUT":
-      return new GatewayError("upstream_timeout", `upstream ${label} sent no response headers in time`, {
-        cause: err,
-      });
-    case "UND_ERR_BODY_TIMEOUT":
-      return new GatewayError("upstream_timeout", `upstream ${label} stalled while sending the body`, {
-        cause: err,
-      });
-    default:
-      return new GatewayError("upstream_unavailable", `upstream ${label} unreachable: ${code || msg}`, {
-        cause: err,
-      });
-  }
-}
-
-/**
- * Reads a whole upstream body. With a content length under the cap it is read in one go; without
- * one, chunk by chunk with the cap enforced as it grows.
- */
-async function readBody(
-  body: Readable & { text(): Promise<string> },
-  length: unknown,
-  signal: AbortSignal,
-): Promise<string> {
-  try {
-    const declared = Number(length);
-    if (length !== undefined && declared <= MAX_UPSTREAM_BODY) return await body.text();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_UPSTREAM_BODY) {
-        body.destroy();
-        throw new GatewayError("upstream_bad_response", "upstream body exceeds 64 MiB");
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks).toString("utf8");
-  } catch (err) {
-    throw mapTransportError(err, "body", signal);
-  }
 }
 
 /** Bodies up to this size are fully parsed to check them; larger ones (embeddings) only have their usage read. */
@@ -211,31 +131,6 @@ export function usageOfJson(text: string): Usage | undefined | false {
     }
   }
   return undefined;
-}
-
-async function* sseEvents(body: Readable, label: string, signal: AbortSignal): AsyncGenerator<string> {
-  const parser = new SseParser();
-  try {
-    for await (const chunk of body) {
-      for (const data of parser.push(chunk as Buffer)) {
-        if (data === "[DONE]") return;
-        yield data;
-      }
-    }
-  } catch (err) {
-    if (signal.aborted) throw mapTransportError(err, label, signal);
-    const mapped = mapTransportError(err, label, signal);
-    throw new GatewayError(
-      "stream_interrupted",
-      `stream from upstream ${label} broke off: ${mapped.message}`,
-      {
-        cause: err,
-      },
-    );
-  } finally {
-    if (!body.destroyed) body.destroy();
-  }
-  throw new GatewayError("stream_interrupted", `stream from upstream ${label} ended without [DONE]`);
 }
 
 export type { Usage };

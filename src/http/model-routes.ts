@@ -4,7 +4,7 @@ import type { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
-import type { Operation, StreamResult } from "../core/types.js";
+import type { Operation, RouteRequest, StreamResult } from "../core/types.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
@@ -109,28 +109,32 @@ async function handle(
   const admitted = deps.gate.admit(principal, op, model, body);
   const ticket = admitted instanceof Promise ? await admitted : admitted;
   ctx.ticket = ticket;
-  for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
+  const limitHeaders = ticket.headers;
+  for (const k in limitHeaders) reply.raw.setHeader(k, limitHeaders[k] as string);
   const stream = op !== "embedding" && body.stream === true;
   const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
+  const routeReq: RouteRequest = {
+    op,
+    model,
+    body,
+    raw: request.rawBody,
+    stream,
+    clientWantsStreamUsage: opts?.include_usage === true,
+    // A principal's own priority class wins over what the request asks for.
+    priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
+    forwardHeaders: forwardHeaders(request, server.forwardHeaders),
+  };
   // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
-  const idemCall = { principalId: principal.id, body: request.rawBody, stream };
-  const execute = runIdempotent(deps.idempotency, request.headers["idempotency-key"], idemCall, (r, c) =>
-    front.execute(r, c),
-  );
-  const result = await execute(
-    {
-      op,
-      model,
-      body,
-      raw: request.rawBody,
-      stream,
-      clientWantsStreamUsage: opts?.include_usage === true,
-      // A principal's own priority class wins over what the request asks for.
-      priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
-      forwardHeaders: forwardHeaders(request, server.forwardHeaders),
-    },
-    ctx,
-  );
+  const idemKey = request.headers["idempotency-key"];
+  const result =
+    idemKey === undefined
+      ? await front.execute(routeReq, ctx)
+      : await runIdempotent(
+          deps.idempotency,
+          idemKey,
+          { principalId: principal.id, body: request.rawBody, stream },
+          (r, c) => front.execute(r, c),
+        )(routeReq, ctx);
   if (result.kind === "json") {
     reply.type("application/json");
     const { compression } = deps.config;

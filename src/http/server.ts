@@ -1,6 +1,7 @@
+import type { ServerResponse } from "node:http";
 import { constants as zlib } from "node:zlib";
 import compress from "@fastify/compress";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Principal } from "../auth/principal.js";
 import { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
@@ -29,6 +30,10 @@ declare module "fastify" {
 }
 
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+/** The Fastify request a raw response belongs to, until the response closes. */
+const REQUEST = Symbol("switchyard.request");
+type TaggedResponse = ServerResponse & { [REQUEST]?: FastifyRequest };
 
 export interface HttpDeps {
   config: Config;
@@ -107,6 +112,29 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
   });
 
+  // The end of every request, however it ends: one shared listener (the request rides on the response).
+  function onResponseClose(this: TaggedResponse): void {
+    const request = this[REQUEST];
+    if (!request) return;
+    this[REQUEST] = undefined;
+    const ctx = request.ctx;
+    deps.inFlight.delete(ctx);
+    if (!this.writableFinished) {
+      ctx.abort(new GatewayError("client_closed_request", "the client closed the connection"));
+    }
+    ctx.finish();
+    // Settle limits and usage: real usage when known; nothing produced when the request failed
+    // before a stream started; unknown (the reservation stands) when a started stream was cut.
+    ctx.ticket?.finish(ctx.usage ?? (ctx.streamStarted ? null : NO_USAGE));
+    // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
+    if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
+    const route = request.routeOptions.url;
+    deps.observability?.requestEnd(ctx, route, this.statusCode);
+    if (config.logging.accessLog) {
+      accessLog(deps.accessLogger, request.method, route ?? request.url, this.statusCode, ctx);
+    }
+  }
+
   app.addHook("onRequest", (request, reply, done) => {
     const ctx = new RequestContext({
       traceparent: request.headers.traceparent as string | undefined,
@@ -114,32 +142,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     });
     request.ctx = ctx;
     deps.observability?.requestStart(ctx, request.method, request.url, request.headers.tracestate);
-    const res = reply.raw;
+    const res = reply.raw as TaggedResponse;
     res.setHeader("x-request-id", ctx.requestId);
     res.setHeader("traceparent", ctx.traceparent);
     deps.inFlight.add(ctx);
-    res.once("close", () => {
-      deps.inFlight.delete(ctx);
-      if (!res.writableFinished) {
-        ctx.abort(new GatewayError("client_closed_request", "the client closed the connection"));
-      }
-      ctx.finish();
-      // Settle limits and usage: real usage when known; nothing produced when the request failed
-      // before a stream started; unknown (the reservation stands) when a started stream was cut.
-      ctx.ticket?.finish(ctx.usage ?? (ctx.streamStarted ? null : NO_USAGE));
-      // While draining, a keep-alive connection that just went idle is closed so shutdown need not wait for it.
-      if (deps.isDraining()) setImmediate(() => app.server.closeIdleConnections());
-      deps.observability?.requestEnd(ctx, request.routeOptions.url, res.statusCode);
-      if (config.logging.accessLog) {
-        accessLog(
-          deps.accessLogger,
-          request.method,
-          request.routeOptions.url ?? request.url,
-          res.statusCode,
-          ctx,
-        );
-      }
-    });
+    res[REQUEST] = request;
+    res.on("close", onResponseClose);
     if (deps.isDraining()) {
       res.setHeader("connection", "close");
       return done(new GatewayError("shutting_down", "The gateway is shutting down."));

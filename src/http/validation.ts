@@ -83,6 +83,112 @@ function issueMessage(issue: z.core.$ZodIssue, param: string | null): string {
   return `Invalid value for ${where}: ${issue.message}.`;
 }
 
+// The common valid body is recognised by plain checks that accept exactly what the schemas above
+// accept or less; anything they do not recognise goes to zod, which accepts it or names the problem.
+
+type Body = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Body => typeof v === "object" && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const absent = (v: unknown): boolean => v === undefined || v === null;
+const optNumIn = (v: unknown, min: number, max: number): boolean =>
+  absent(v) || (isNum(v) && v >= min && v <= max);
+const optIntIn = (v: unknown, min: number, max: number): boolean =>
+  absent(v) || (isInt(v) && v >= min && v <= max);
+const optStr256 = (v: unknown): boolean => v === undefined || (typeof v === "string" && v.length <= 256);
+const modelOk = (v: unknown): boolean => typeof v === "string" && v.length >= 1 && v.length <= 256;
+
+function stopOk(v: unknown): boolean {
+  if (absent(v) || typeof v === "string") return true;
+  if (!Array.isArray(v) || v.length > 16) return false;
+  for (const s of v) if (typeof s !== "string") return false;
+  return true;
+}
+
+function samplingOk(b: Body): boolean {
+  const so = b.stream_options;
+  return (
+    modelOk(b.model) &&
+    (absent(b.stream) || typeof b.stream === "boolean") &&
+    (absent(so) ||
+      (isObject(so) && (so.include_usage === undefined || typeof so.include_usage === "boolean"))) &&
+    optIntIn(b.max_tokens, 1, Number.MAX_SAFE_INTEGER) &&
+    optNumIn(b.temperature, 0, 2) &&
+    optNumIn(b.top_p, 0, 1) &&
+    optIntIn(b.n, 1, 128) &&
+    optNumIn(b.presence_penalty, -2, 2) &&
+    optNumIn(b.frequency_penalty, -2, 2) &&
+    optIntIn(b.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) &&
+    stopOk(b.stop) &&
+    optStr256(b.user)
+  );
+}
+
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
+
+function contentOk(c: unknown): boolean {
+  if (absent(c) || typeof c === "string") return true;
+  if (!Array.isArray(c)) return false;
+  for (const part of c)
+    if (!isObject(part) || typeof part.type !== "string" || part.type.length === 0) return false;
+  return true;
+}
+
+function messagesOk(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const m of v) {
+    if (!isObject(m) || !ROLES.has(m.role as string) || !contentOk(m.content)) return false;
+    if (m.name !== undefined && typeof m.name !== "string") return false;
+  }
+  return true;
+}
+
+function tokenIdsOk(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const t of v) if (!isInt(t) || t < 0) return false;
+  return true;
+}
+
+/** string | string[] (min 1) | token ids (min 1) | token id lists (min 1 each), with at most `max` items. */
+function textsOk(v: unknown, max: number): boolean {
+  if (typeof v === "string") return true;
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) return false;
+  if (typeof v[0] === "string") {
+    for (const s of v) if (typeof s !== "string") return false;
+    return true;
+  }
+  if (Array.isArray(v[0])) {
+    for (const ids of v) if (!tokenIdsOk(ids)) return false;
+    return true;
+  }
+  return tokenIdsOk(v);
+}
+
+const QUICK: Record<Exclude<Operation, "infer">, (b: Body) => boolean> = {
+  chat: (b) =>
+    samplingOk(b) && messagesOk(b.messages) && optIntIn(b.max_completion_tokens, 1, Number.MAX_SAFE_INTEGER),
+  completion: (b) =>
+    samplingOk(b) &&
+    textsOk(b.prompt, Number.MAX_SAFE_INTEGER) &&
+    (absent(b.echo) || typeof b.echo === "boolean") &&
+    optIntIn(b.best_of, 1, 20),
+  embedding: (b) =>
+    modelOk(b.model) &&
+    textsOk(b.input, 4096) &&
+    (b.encoding_format === undefined || b.encoding_format === "float" || b.encoding_format === "base64") &&
+    (b.dimensions === undefined || (isInt(b.dimensions) && b.dimensions > 0)) &&
+    optStr256(b.user),
+};
+
+/**
+ * True when plain checks recognise `body` as valid for `op`. It never accepts what the zod schema
+ * refuses; a false answer only means the schema has to decide.
+ */
+export function quickValid(op: Exclude<Operation, "infer">, body: Body): boolean {
+  return QUICK[op](body);
+}
+
 /**
  * Checks a parsed body for an operation. Returns it unchanged (so unknown fields pass through) or
  * throws `invalid_request` naming the offending `param`.
@@ -93,6 +199,7 @@ export function validateBody(op: Operation, body: unknown): Record<string, unkno
   }
   // Tensor inference bodies have their own schema (src/backends/kserve-tensors.ts).
   if (op === "infer") throw new GatewayError("invalid_request", "This route does not take tensor inputs.");
+  if (quickValid(op, body as Body)) return body as Body;
   const result = SCHEMAS[op].safeParse(body, { reportInput: true });
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;

@@ -1,3 +1,4 @@
+import { ContextCall } from "../backends/cancel.js";
 import type { UpstreamCall } from "../backends/types.js";
 import { extractUsage } from "../backends/usage.js";
 import { abortReason, type RequestContext } from "../core/context.js";
@@ -15,8 +16,8 @@ export interface AttemptOptions {
   endpoint: Endpoint;
   req: RouteRequest;
   ctx: RequestContext;
-  /** The attempt's own signal (the request's, or a hedge's child of it). */
-  signal: AbortSignal;
+  /** The attempt's own signal when it is not the request's (a hedge's child of it); unset: the request's. */
+  signal?: AbortSignal;
   attempt: number;
   hedge: boolean;
   observer: RouterObserver;
@@ -31,7 +32,7 @@ export interface AttemptOptions {
 export async function runAttempt(o: AttemptOptions): Promise<RouteResult> {
   const { endpoint: ep, ctx, req } = o;
   const end = o.observer.attemptStart(ctx, o.pool.name, ep.id, o.attempt, o.hedge);
-  const call = buildCall(ep, req, ctx, o.signal, end.traceparent);
+  const call = buildCall(ep, req, ctx, end.traceparent, o.signal);
   ctx.endpoint = ep.id;
   ep.inFlight++;
   ep.onSend();
@@ -67,12 +68,22 @@ function recordFirstByte(o: AttemptOptions, ms: number): void {
   o.observer.firstByte(o.ctx, o.pool.name, o.endpoint.id, ms);
 }
 
+/** True when the attempt was cancelled (its request, or for a hedge its own signal). */
+function cancelled(o: AttemptOptions): boolean {
+  return o.signal ? o.signal.aborted : o.ctx.aborted;
+}
+
+/** Why a cancelled attempt stopped: the request's reason first. */
+function cancelReason(o: AttemptOptions): GatewayError {
+  return o.ctx.aborted || !o.signal ? abortReason(o.ctx) : abortReason(o.signal);
+}
+
 /** Books a failed attempt against the endpoint's health and returns the error to throw. */
 function settleFailure(o: AttemptOptions, err: unknown, end: AttemptEnd): GatewayError {
-  if (o.signal.aborted) {
+  if (cancelled(o)) {
     o.endpoint.onNeutral();
     end("neutral", "cancelled");
-    return o.ctx.signal.aborted ? abortReason(o.ctx.signal) : abortReason(o.signal);
+    return cancelReason(o);
   }
   const e = toGatewayError(err);
   if (isEndpointFailure(e)) {
@@ -85,13 +96,16 @@ function settleFailure(o: AttemptOptions, err: unknown, end: AttemptEnd): Gatewa
   return e;
 }
 
-/** Builds the upstream call, keeping the client's bytes when nothing in the body has to change. */
+/**
+ * Builds the upstream call, keeping the client's bytes when nothing in the body has to change. Without
+ * a `signal` of its own the call is cancelled by the request context itself.
+ */
 export function buildCall(
   endpoint: Endpoint,
   req: RouteRequest,
   ctx: RequestContext,
-  signal: AbortSignal,
   traceparent = ctx.traceparent,
+  signal?: AbortSignal,
 ): UpstreamCall {
   let body = req.body;
   let changed = false;
@@ -112,15 +126,11 @@ export function buildCall(
       changed = true;
     }
   }
-  return {
-    op: req.op,
-    body,
-    raw: changed ? undefined : req.raw,
-    stream: req.stream,
-    headers: { "x-request-id": ctx.requestId, traceparent, ...req.forwardHeaders },
-    signal,
-    requestId: ctx.requestId,
-  };
+  const raw = changed ? undefined : req.raw;
+  const headers: Record<string, string> = { "x-request-id": ctx.requestId, traceparent };
+  if (req.forwardHeaders) Object.assign(headers, req.forwardHeaders);
+  if (!signal) return new ContextCall(req.op, body, raw, req.stream, headers, ctx.requestId, ctx);
+  return { op: req.op, body, raw, stream: req.stream, headers, signal, requestId: ctx.requestId };
 }
 
 /** Follows a started stream: usage, the usage chunk the client did not ask for, and endpoint health at its end. */
@@ -175,11 +185,10 @@ function followStream(
       outcome = "success";
       ep.onSuccess();
     } catch (err) {
-      const e = o.signal.aborted
-        ? abortReason(ctx.signal.aborted ? ctx.signal : o.signal)
-        : toGatewayError(err);
+      const stopped = cancelled(o);
+      const e = stopped ? cancelReason(o) : toGatewayError(err);
       code = e.code;
-      if (!o.signal.aborted && isEndpointFailure(e)) {
+      if (!stopped && isEndpointFailure(e)) {
         outcome = "failure";
         if (ep.onFailure(e.message)) o.pool.maybeEject(ep);
       } else ep.onNeutral();

@@ -127,14 +127,14 @@ export class Router {
   }
 
   private fallbackClass(pool: Pool, err: GatewayError, ctx: RequestContext): ErrorClass | undefined {
-    if (ctx.signal.aborted) return undefined;
+    if (ctx.aborted) return undefined;
     const cls = errorClass(err);
     return cls && pool.cfg.fallbackOn.includes(cls) ? cls : undefined;
   }
 
   /** Runs a request on one pool: takes an admission slot, then attempts with retries. */
   private async onPool(pool: Pool, req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
-    if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (ctx.aborted) throw abortReason(ctx);
     const waiting = pool.admission.acquire(parsePriority(req.priority), ctx.signal);
     if (waiting) {
       try {
@@ -142,7 +142,7 @@ export class Router {
       } catch (err) {
         const e = toGatewayError(err);
         if (e.code === "overloaded") this.observer.shed(pool.name, e.message);
-        throw ctx.signal.aborted ? abortReason(ctx.signal) : e;
+        throw ctx.aborted ? abortReason(ctx) : e;
       }
     }
     let released = false;
@@ -176,7 +176,6 @@ export class Router {
         endpoint,
         req,
         ctx,
-        signal: ctx.signal,
         attempt,
         hedge: false,
         observer: this.observer,
@@ -185,7 +184,7 @@ export class Router {
       try {
         return await (pool.hedgeDelayMs() === undefined ? runAttempt(opts) : runHedged(opts, tried));
       } catch (err) {
-        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        if (ctx.aborted) throw abortReason(ctx);
         const e = toGatewayError(err);
         const cls = errorClass(e);
         if (!cls || !policy.on.includes(cls) || attempt >= policy.maxAttempts) throw e;
@@ -198,7 +197,7 @@ export class Router {
         }
         this.observer.retry(pool.name, cls);
         if (wait > 0) await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
-        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        if (ctx.aborted) throw abortReason(ctx);
       }
     }
   }

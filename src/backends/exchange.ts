@@ -1,0 +1,368 @@
+import type { Dispatcher } from "undici";
+import type { Cancellation } from "../core/context.js";
+import { GatewayError } from "../core/errors.js";
+import { SseParser } from "./sse.js";
+import { parseRetryAfter, upstreamStatusError } from "./upstream-errors.js";
+
+/**
+ * Upstream HTTP exchanges driven by undici dispatch handlers: the answer's bytes are gathered (or
+ * its SSE events queued) straight from the connection, with no stream object, async resource or
+ * promise per chunk in between.
+ */
+
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Largest error or JSON body read from an upstream (a runaway upstream cannot fill memory). */
+export const MAX_UPSTREAM_BODY = 64 * 1024 * 1024;
+
+/** A whole upstream answer. */
+export interface UpstreamAnswer {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+/** An AbortSignal, or anything that reads like one. */
+export interface AbortState {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+}
+
+/** Maps undici and socket failures to the gateway's codes; an aborted call keeps its abort reason. */
+export function mapTransportError(err: unknown, label: string, signal: AbortState): GatewayError {
+  if (signal.aborted && signal.reason instanceof GatewayError) return signal.reason;
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  const msg = (err as Error).message ?? String(err);
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new GatewayError("upstream_timeout", `connecting to upstream ${label} timed out`, {
+        cause: err,
+      });
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return new GatewayError("upstream_timeout", `upstream ${label} sent no response headers in time`, {
+        cause: err,
+      });
+    case "UND_ERR_BODY_TIMEOUT":
+      return new GatewayError("upstream_timeout", `upstream ${label} stalled while sending the body`, {
+        cause: err,
+      });
+    default:
+      return new GatewayError("upstream_unavailable", `upstream ${label} unreachable: ${code || msg}`, {
+        cause: err,
+      });
+  }
+}
+
+function tooLarge(): GatewayError {
+  return new GatewayError("upstream_bad_response", "upstream body exceeds 64 MiB");
+}
+
+/** Common part: the call's cancellation cancels the exchange, whether or not it reached a socket yet. */
+abstract class Exchange implements Dispatcher.DispatchHandler {
+  protected controller: Controller | undefined;
+  protected status = 0;
+  protected headers: Headers = {};
+  /** True once response headers arrived (later errors are body errors). */
+  protected started = false;
+  /** True once undici reported the end or an error: nothing of the request is left to cancel. */
+  protected over = false;
+
+  constructor(
+    protected readonly label: string,
+    protected readonly signal: Cancellation,
+  ) {}
+
+  /** Listens for cancellation; returns false when it has already happened (nothing should be sent then). */
+  protected watch(): boolean {
+    if (this.signal.aborted) return false;
+    this.signal.onAbort(this);
+    return true;
+  }
+
+  protected unwatch(): void {
+    this.signal.offAbort(this);
+  }
+
+  /** Cancelled: cancel the request (at once, or as soon as undici hands it a connection). */
+  handleEvent(): void {
+    this.controller?.abort(this.signal.reason as Error);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+  }
+
+  onResponseStart(_c: Controller, status: number, headers: Headers): void {
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+    this.started = true;
+  }
+
+  /** The error a transport failure stands for: before the headers it names the endpoint, after them the body. */
+  protected transportError(err: unknown): GatewayError {
+    return mapTransportError(err, this.started ? "body" : this.label, this.signal);
+  }
+}
+
+/** Gathers a whole answer (JSON, or an error's text) within `MAX_UPSTREAM_BODY`. */
+class BodyExchange extends Exchange {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    label: string,
+    signal: Cancellation,
+    private readonly resolve: (a: UpstreamAnswer) => void,
+    private readonly reject: (e: GatewayError) => void,
+  ) {
+    super(label, signal);
+  }
+
+  start(): boolean {
+    if (this.watch()) return true;
+    this.reject(mapTransportError(this.signal.reason, this.label, this.signal));
+    return false;
+  }
+
+  onResponseData(c: Controller, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > MAX_UPSTREAM_BODY) {
+      this.chunks = [];
+      c.abort(tooLarge());
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.over = true;
+    this.unwatch();
+    const { chunks } = this;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.size);
+    this.resolve({ status: this.status, headers: this.headers, body });
+  }
+
+  onResponseError(_c: Controller, err: Error): void {
+    this.over = true;
+    this.unwatch();
+    this.reject(this.transportError(err));
+  }
+}
+
+/** Sends one request and gathers its whole answer. */
+export function exchangeBody(
+  pool: Dispatcher,
+  opts: Dispatcher.DispatchOptions,
+  label: string,
+  signal: Cancellation,
+): Promise<UpstreamAnswer> {
+  return new Promise((resolve, reject) => {
+    const handler = new BodyExchange(label, signal, resolve, reject);
+    if (handler.start()) pool.dispatch(opts, handler);
+  });
+}
+
+/** Events queued ahead of the reader before the upstream connection is paused. */
+const HIGH_WATER_EVENTS = 64;
+
+/**
+ * A streamed answer: resolves `opened` once the upstream answered with an event stream, then yields
+ * the data of each event (`[DONE]` ends it). Errors and ends without `[DONE]` throw `stream_interrupted`.
+ */
+export class SseExchange extends Exchange implements AsyncIterableIterator<string> {
+  private readonly parser = new SseParser();
+  private queue: string[] = [];
+  private head = 0;
+  /** `[DONE]` seen: nothing more is read from the upstream. */
+  private done = false;
+  /** What the reader gets once the queue is empty: the end (undefined) or an error. */
+  private failure: GatewayError | undefined;
+  private finished = false;
+  private waiter: { resolve: (r: IteratorResult<string>) => void; reject: (e: unknown) => void } | undefined;
+  /** Gathers an error answer's text (status >= 400) instead of events. */
+  private errorText: Buffer[] | undefined;
+  private errorSize = 0;
+  private opened = false;
+
+  constructor(
+    label: string,
+    signal: Cancellation,
+    private readonly onOpen: (events: SseExchange) => void,
+    private readonly onRefuse: (e: GatewayError) => void,
+  ) {
+    super(label, signal);
+  }
+
+  start(): boolean {
+    if (this.watch()) return true;
+    this.onRefuse(mapTransportError(this.signal.reason, this.label, this.signal));
+    return false;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  override onResponseStart(c: Controller, status: number, headers: Headers): void {
+    super.onResponseStart(c, status, headers);
+    if (status < 200) return;
+    if (status >= 400) {
+      this.errorText = [];
+      return;
+    }
+    const ctype = String(headers["content-type"] ?? "");
+    if (!ctype.includes("text/event-stream")) {
+      this.refuse(
+        new GatewayError(
+          "upstream_bad_response",
+          `upstream ${this.label} answered a stream request with ${ctype || "no content type"}`,
+        ),
+      );
+      c.abort(new Error("not an event stream"));
+      return;
+    }
+    this.opened = true;
+    this.onOpen(this);
+  }
+
+  onResponseData(c: Controller, chunk: Buffer): void {
+    if (this.errorText) {
+      this.errorSize += chunk.length;
+      if (this.errorSize > MAX_UPSTREAM_BODY) {
+        this.errorText = [];
+        c.abort(tooLarge());
+      } else this.errorText.push(chunk);
+      return;
+    }
+    if (this.done || this.finished) return;
+    for (const data of this.parser.push(chunk)) {
+      if (data === "[DONE]") {
+        this.done = true;
+        break;
+      }
+      this.queue.push(data);
+    }
+    this.wake();
+    if (this.queue.length - this.head >= HIGH_WATER_EVENTS) c.pause();
+  }
+
+  onResponseEnd(): void {
+    this.over = true;
+    this.unwatch();
+    if (this.errorText) {
+      const text = Buffer.concat(this.errorText).toString("utf8");
+      const retryAfter = parseRetryAfter(this.headers["retry-after"]);
+      this.refuse(upstreamStatusError(this.status, text, this.label, retryAfter));
+      return;
+    }
+    if (!this.done) {
+      this.failure = new GatewayError(
+        "stream_interrupted",
+        `stream from upstream ${this.label} ended without [DONE]`,
+      );
+    }
+    this.done = true;
+    this.wake();
+  }
+
+  onResponseError(_c: Controller, err: Error): void {
+    this.over = true;
+    this.unwatch();
+    if (!this.opened) {
+      this.refuse(this.transportError(err));
+      return;
+    }
+    if (this.done || this.finished) return;
+    const mapped = mapTransportError(err, this.label, this.signal);
+    this.failure = this.signal.aborted
+      ? mapped
+      : new GatewayError(
+          "stream_interrupted",
+          `stream from upstream ${this.label} broke off: ${mapped.message}`,
+          {
+            cause: err,
+          },
+        );
+    this.done = true;
+    this.wake();
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (this.head < this.queue.length || this.done || this.finished) return Promise.resolve(this.take());
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** The reader stopped: the upstream request is cancelled unless it already ended. */
+  return(): Promise<IteratorResult<string>> {
+    this.close();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  private refuse(e: GatewayError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onRefuse(e);
+  }
+
+  /** The next result for the reader (throws the stream's failure once the queue is empty). */
+  private take(): IteratorResult<string> {
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head++] as string;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+        if (!this.over && this.controller?.paused) this.controller.resume();
+      }
+      return { done: false, value };
+    }
+    const failure = this.failure;
+    this.close();
+    if (failure) throw failure;
+    return { done: true, value: undefined };
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (!w || (this.head >= this.queue.length && !this.done)) return;
+    this.waiter = undefined;
+    try {
+      w.resolve(this.take());
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+
+  private close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.failure = undefined;
+    this.queue = [];
+    this.head = 0;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve({ done: true, value: undefined });
+    if (!this.over) {
+      this.unwatch();
+      this.controller?.abort(new Error("the reader stopped"));
+    }
+  }
+}
+
+/** Sends one streaming request; resolves with its events once the upstream answered with an event stream. */
+export function exchangeEvents(
+  pool: Dispatcher,
+  opts: Dispatcher.DispatchOptions,
+  label: string,
+  signal: Cancellation,
+): Promise<AsyncIterableIterator<string>> {
+  return new Promise((resolve, reject) => {
+    const handler = new SseExchange(label, signal, resolve, reject);
+    if (handler.start()) pool.dispatch(opts, handler);
+  });
+}
