@@ -21,6 +21,8 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
+const START_TIMEOUT_MS = 45_000;
+
 /** Starts `switchyard ARGS` and waits for the JSON line whose msg is `readyMsg`, taking its `port`. */
 export async function startCli(
   args: string[],
@@ -39,10 +41,12 @@ export async function startCli(
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   let grpcPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${readyMsg} not seen within 15 s; stderr: ${err}`)),
-      15_000,
-    );
+    // Generous: on a loaded 2-core machine (two test files at a time, brokers starting) a start has
+    // taken over 15 s. A process that never gets ready is killed, so it cannot outlive the test.
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`${readyMsg} not seen within ${START_TIMEOUT_MS / 1000} s; stderr: ${err}`));
+    }, START_TIMEOUT_MS);
     createInterface({ input: proc.stdout! }).on("line", (line) => {
       let rec: Record<string, unknown>;
       try {
