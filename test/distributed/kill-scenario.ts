@@ -33,6 +33,8 @@ export const JOBS = Number(process.env.SWITCHYARD_KILL_JOBS ?? 800);
 const CONCURRENCY = 16;
 const CLIENTS = 16;
 const KILL_EVERY_MS = 2_000;
+/** Submissions are spread over this long by default, so even a fast machine sees several kills mid-run. */
+const SUBMIT_OVER_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 75_000;
 export const SCENARIO_TIMEOUT_MS = 110_000;
 
@@ -69,7 +71,7 @@ export interface KillOptions {
   /** How long the jobs may take to drain once submitted (default DRAIN_TIMEOUT_MS). */
   drainTimeoutMs?: number;
   /**
-   * Spread the submissions over at least this long (default 0: as fast as the gateways take them),
+   * Spread the submissions over at least this long (default SUBMIT_OVER_MS),
    * so that a fast machine still kills workers while jobs flow, whatever the job count.
    */
   submitOverMs?: number;
@@ -158,7 +160,7 @@ export async function runKillScenario(
     note(`${at()}: 2 gateways and 2 workers up`);
     const killer = killLoop(cluster);
     try {
-      ids = await submitAll(cluster.gateways, jobs, opts.submitOverMs ?? 0);
+      ids = await submitAll(cluster.gateways, jobs, opts.submitOverMs ?? SUBMIT_OVER_MS);
       note(`${at()}: ${ids.length} jobs accepted`);
       await waitFor(
         async () => (await statusCounts(infra.pg, database)).SUCCESS === jobs,
