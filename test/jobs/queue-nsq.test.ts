@@ -171,8 +171,9 @@ if (NSQD && NSQLOOKUPD) {
         );
         assert.match(dead[0]?.reason ?? "", /^max_attempts/);
       });
-      // Reading the dead letters leaves them in place.
-      assert.equal((await q.deadLetters(10)).length, 1);
+      // Reading the dead letters leaves them in place (they are put back on their topic, which
+      // nsqd makes visible to the next read a moment later).
+      await eventually(async () => assert.equal((await q.deadLetters(10)).length, 1));
       await eventually(async () => assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 1 }));
     });
 
