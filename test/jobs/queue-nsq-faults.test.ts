@@ -201,7 +201,9 @@ describe("NSQ end to end: the re-publisher repairs a crash of the in-memory queu
       await d.restart();
       // Lost with nsqd's memory; the gateway's periodic repair publishes the PENDING jobs again.
       let ready = 0;
-      for (let i = 0; i < 100 && ready < 3; i++) {
+      // Up to 30 s: the repair runs every purgeIntervalMs, and a restarted nsqd on a loaded machine
+      // (two test files at a time) can take seconds to take publishes again.
+      for (let i = 0; i < 300 && ready < 3; i++) {
         await sleep(100);
         ready = (await probe.stats().catch(() => ({ ready: 0 }))).ready;
       }
