@@ -207,7 +207,9 @@ describe("NSQ end to end: the re-publisher repairs a crash of the in-memory queu
         await sleep(100);
         ready = (await probe.stats().catch(() => ({ ready: 0 }))).ready;
       }
-      assert.equal(ready, 3, "the re-publisher did not restore the lost messages");
+      // At least the 3 lost messages; a repair pass that overlaps another may publish a copy, which
+      // the workers' fence makes harmless (checked below: the queue drains, each job runs to SUCCESS).
+      assert.ok(ready >= 3, `the re-publisher did not restore the lost messages (ready: ${ready})`);
       const worker = await startCli(
         ["worker", "--config", writeTempConfig(config)],
         "switchyard worker started",
