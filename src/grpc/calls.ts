@@ -14,6 +14,7 @@ import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation } from "../core/types.js";
+import { defaultDeadlineMs } from "../http/request-options.js";
 import type { Observability } from "../observability/index.js";
 import type { AccessLog, Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
@@ -53,10 +54,16 @@ export class CallScope {
     this.initial.set("traceparent", this.ctx.traceparent);
   }
 
-  /** Refuses the call while draining, then arms its deadline. */
+  /** Refuses the call while draining, then arms its deadline (the operation's default, if any). */
   start(op: Operation | undefined): void {
     if (this.d.isDraining()) throw new GatewayError("shutting_down", "The gateway is shutting down.");
-    applyDeadline(this.ctx, this.call, op, this.d.config.deadlines);
+    const { deadlines } = this.d.config;
+    applyDeadline(this.ctx, this.call, op && defaultDeadlineMs(op, deadlines), deadlines);
+  }
+
+  /** Re-arms the deadline with a default known only once the call is read (a pipeline's timeout). */
+  deadlineFrom(defaultMs: number): void {
+    applyDeadline(this.ctx, this.call, defaultMs, this.d.config.deadlines);
   }
 
   /** The caller, from `authorization` or `x-api-key` metadata (anonymous with auth.mode none). */

@@ -8,8 +8,7 @@ import type { AuthHeaders } from "../auth/authenticate.js";
 import type { Config } from "../config/schema.js";
 import { RequestContext } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
-import type { Operation } from "../core/types.js";
-import { deadlineFor } from "../http/model-routes.js";
+import { requestDeadline } from "../http/request-options.js";
 
 const DEADLINE_SLACK_MS = 100;
 
@@ -77,19 +76,20 @@ export function contextFor(call: ServerSurfaceCall): { ctx: RequestContext; deta
 }
 
 /**
- * Arms the deadline. For model operations it is the operation's default (or the
- * `deadlines.header` metadata, capped by `deadlines.maxMs`), and never later than the client's gRPC
- * deadline; other calls only carry the client's deadline. Throws `invalid_header` for a bad value.
+ * Arms the deadline: `defaultMs` (an operation's or a pipeline's default), or the `deadlines.header`
+ * metadata capped by `deadlines.maxMs` — the same rule as the HTTP header — and never later than the
+ * client's gRPC deadline. Without a default, only the client's deadline applies. Throws
+ * `invalid_header` for a bad value.
  */
 export function applyDeadline(
   ctx: RequestContext,
   call: ServerSurfaceCall,
-  op: Operation | undefined,
+  defaultMs: number | undefined,
   deadlines: Config["deadlines"],
 ): void {
   const client = clientRemainingMs(call);
-  if (op) {
-    const own = deadlineFor(op, metaValue(call.metadata, deadlines.header), deadlines);
+  if (defaultMs !== undefined) {
+    const own = requestDeadline(defaultMs, metaValue(call.metadata, deadlines.header), deadlines);
     ctx.setDeadline(Math.max(1, Math.min(own, client)));
   } else if (Number.isFinite(client)) {
     ctx.setDeadline(Math.max(1, client));

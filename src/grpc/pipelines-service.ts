@@ -104,6 +104,8 @@ function eventMessage(e: PipelineEvent, debug: boolean): EventMessage {
 async function prepare(d: PipelinesDeps, req: RunRequest, s: CallScope) {
   const principal = await s.principal();
   const p = d.pipelines.get(req.name ?? "");
+  // As over HTTP: the pipeline's timeout, or the deadline metadata, within the client's deadline.
+  s.deadlineFrom(p.timeoutMs);
   d.pipelines.authorize(principal, p);
   const input = d.pipelines.validateInput(p, fromStruct(req.input));
   const forwardHeaders = forwardedMetadata(s.call.metadata, d.config.server.forwardHeaders);

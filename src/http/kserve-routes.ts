@@ -9,7 +9,7 @@ import { GatewayError } from "../core/errors.js";
 import type { Gate } from "../policy/gate.js";
 import type { Pool } from "../routing/pool.js";
 import type { Router } from "../routing/router.js";
-import { deadlineFor } from "./model-routes.js";
+import { deadlineFor, forwardHeaders } from "./request-options.js";
 
 /**
  * The KServe v2 (Open Inference Protocol) routes of tensor models (`type: kserve`):
@@ -67,30 +67,10 @@ function poolFor(request: FastifyRequest<NameParams>, deps: KServeRouteDeps): Po
   return pool;
 }
 
-function forwardHeaders(
-  request: FastifyRequest,
-  names: readonly string[],
-): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const name of names) {
-    const v = request.headers[name];
-    if (typeof v === "string") {
-      out ??= {};
-      out[name] = v;
-    }
-  }
-  return out;
-}
-
 async function infer(request: FastifyRequest<NameParams>, reply: FastifyReply, deps: KServeRouteDeps) {
   const ctx = request.ctx;
   const { deadlines, server, compression } = deps.config;
-  ctx.setDeadline(
-    deadlineFor("embedding", request.headers[deadlines.header], {
-      ...deadlines,
-      embeddingMs: deadlines.inferMs,
-    }),
-  );
+  ctx.setDeadline(deadlineFor("infer", request.headers[deadlines.header], deadlines));
   const model = request.params.name;
   deps.router.resolve("infer", model);
   let parsed: ReturnType<typeof parseInferRequest>;

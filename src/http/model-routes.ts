@@ -3,11 +3,12 @@ import { ANONYMOUS, type Principal } from "../auth/principal.js";
 import type { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { abortReason, type RequestContext } from "../core/context.js";
-import { GatewayError, toGatewayError } from "../core/errors.js";
+import { toGatewayError } from "../core/errors.js";
 import type { Operation, RouteRequest, StreamResult } from "../core/types.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
+import { deadlineFor, forwardHeaders } from "./request-options.js";
 import { drained, endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
 import { validateBody } from "./validation.js";
 
@@ -54,42 +55,6 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
 /** The caller: set by the auth hook, or anonymous when no credentials are checked. */
 function principalOf(request: FastifyRequest): Principal {
   return request.principal ?? ANONYMOUS;
-}
-
-/** The request's deadline: the operation's default, or the header's value capped by `deadlines.maxMs`. */
-export function deadlineFor(
-  op: Operation,
-  header: string | string[] | undefined,
-  cfg: Config["deadlines"],
-): number {
-  const fallback = op === "chat" ? cfg.chatMs : op === "completion" ? cfg.completionMs : cfg.embeddingMs;
-  if (header === undefined) return fallback;
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value || !/^\d{1,10}$/.test(value) || Number(value) <= 0) {
-    throw new GatewayError(
-      "invalid_header",
-      `${cfg.header} must be a positive whole number of milliseconds`,
-      {
-        param: cfg.header,
-      },
-    );
-  }
-  return Math.min(Number(value), cfg.maxMs);
-}
-
-function forwardHeaders(
-  request: FastifyRequest,
-  names: readonly string[],
-): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const name of names) {
-    const v = request.headers[name];
-    if (typeof v === "string") {
-      out ??= {};
-      out[name] = v;
-    }
-  }
-  return out;
 }
 
 async function handle(

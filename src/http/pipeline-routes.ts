@@ -5,7 +5,7 @@ import { abortReason } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { PipelineEvent, PipelineRunner, StepReport } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
-import { deadlineFor } from "./model-routes.js";
+import { forwardHeaders, requestDeadline } from "./request-options.js";
 import { endClean, endWithError, SSE_HEADERS } from "./sse.js";
 
 export interface PipelineRouteDeps {
@@ -64,21 +64,6 @@ function bodyInput(body: unknown): unknown {
   return (body as { input?: unknown }).input;
 }
 
-function forwardHeaders(
-  request: FastifyRequest,
-  names: readonly string[],
-): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const name of names) {
-    const v = request.headers[name];
-    if (typeof v === "string") {
-      out ??= {};
-      out[name] = v;
-    }
-  }
-  return out;
-}
-
 /** A step's report in an event: its output only with `?debug=true`. */
 function eventData(e: PipelineEvent, debug: boolean): Record<string, unknown> {
   if (e.type !== "step.finished") return { ...e, type: undefined };
@@ -96,9 +81,7 @@ async function run(request: FastifyRequest<NameParams>, reply: FastifyReply, dep
   pipelines.authorize(principal, p);
   const input = pipelines.validateInput(p, bodyInput(request.body));
   const { deadlines } = config;
-  ctx.setDeadline(
-    deadlineFor("chat", request.headers[deadlines.header], { ...deadlines, chatMs: p.timeoutMs }),
-  );
+  ctx.setDeadline(requestDeadline(p.timeoutMs, request.headers[deadlines.header], deadlines));
   const opts = {
     principal,
     ctx,
