@@ -16,7 +16,7 @@ import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation } from "../core/types.js";
 import { defaultDeadlineMs } from "../http/request-options.js";
 import type { Observability } from "../observability/index.js";
-import type { AccessLog, Logger } from "../observability/logger.js";
+import { type AccessLog, accessFields, type Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
 import { applyDeadline, authHeaders, contextFor, metaValue, type ServerSurfaceCall } from "./context.js";
 import { toServiceError } from "./status.js";
@@ -130,26 +130,9 @@ export class CallScope {
   }
 
   private accessLine(status: number, grpcStatus: number): void {
-    const { ctx } = this;
-    const line: Record<string, string | number> = {
-      trace_id: ctx.traceId,
-      span_id: ctx.spanId,
-      request_id: ctx.requestId,
-      method: "POST",
-      route: this.path,
-      protocol: "grpc",
-      status,
-      grpc_status: grpcStatus,
-      latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-    };
-    if (ctx.model) line.model = ctx.model;
-    if (ctx.endpoint) line.endpoint = ctx.endpoint;
-    if (ctx.ttftMs !== undefined) line.ttft_ms = Math.round(ctx.ttftMs * 1000) / 1000;
-    if (ctx.usage) {
-      line.input_tokens = ctx.usage.prompt_tokens;
-      line.output_tokens = ctx.usage.completion_tokens;
-    }
-    if (ctx.errorCode) line.error_code = ctx.errorCode;
+    const line = accessFields(this.ctx, "POST", this.path, status);
+    line.protocol = "grpc";
+    line.grpc_status = grpcStatus;
     this.d.accessLogger.write(line);
   }
 }

@@ -9,7 +9,7 @@ import { RequestContext } from "../core/context.js";
 import { errorBody, GatewayError } from "../core/errors.js";
 import type { JobsRuntime } from "../jobs/runtime.js";
 import type { Observability } from "../observability/index.js";
-import type { AccessLog, Logger } from "../observability/logger.js";
+import { type AccessLog, accessFields, type Logger } from "../observability/logger.js";
 import type { PipelineRunner } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
@@ -218,22 +218,5 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 }
 
 function accessLog(log: AccessLog, method: string, route: string, status: number, ctx: RequestContext): void {
-  const line: Record<string, string | number> = {
-    trace_id: ctx.traceId,
-    span_id: ctx.spanId,
-    request_id: ctx.requestId,
-    method,
-    route,
-    status,
-    latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-  };
-  if (ctx.model) line.model = ctx.model;
-  if (ctx.endpoint) line.endpoint = ctx.endpoint;
-  if (ctx.ttftMs !== undefined) line.ttft_ms = Math.round(ctx.ttftMs * 1000) / 1000;
-  if (ctx.usage) {
-    line.input_tokens = ctx.usage.prompt_tokens;
-    line.output_tokens = ctx.usage.completion_tokens;
-  }
-  if (ctx.errorCode) line.error_code = ctx.errorCode;
-  log.write(line);
+  log.write(accessFields(ctx, method, route, status));
 }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import type { RequestContext } from "../core/context.js";
 
 export type { Logger } from "pino";
 
@@ -55,6 +56,36 @@ export function isoNow(now = Date.now()): string {
  */
 export interface AccessLog {
   write(fields: Record<string, string | number>): void;
+}
+
+/**
+ * The fields of one request's access line, whichever front door served it (HTTP adds nothing;
+ * gRPC adds `protocol` and `grpc_status`). Prompt text and credentials never appear here.
+ */
+export function accessFields(
+  ctx: RequestContext,
+  method: string,
+  route: string,
+  status: number,
+): Record<string, string | number> {
+  const line: Record<string, string | number> = {
+    trace_id: ctx.traceId,
+    span_id: ctx.spanId,
+    request_id: ctx.requestId,
+    method,
+    route,
+    status,
+    latency_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+  };
+  if (ctx.model) line.model = ctx.model;
+  if (ctx.endpoint) line.endpoint = ctx.endpoint;
+  if (ctx.ttftMs !== undefined) line.ttft_ms = Math.round(ctx.ttftMs * 1000) / 1000;
+  if (ctx.usage) {
+    line.input_tokens = ctx.usage.prompt_tokens;
+    line.output_tokens = ctx.usage.completion_tokens;
+  }
+  if (ctx.errorCode) line.error_code = ctx.errorCode;
+  return line;
 }
 
 /** An access log on top of any pino logger (used when a caller brings its own logger). */
