@@ -2,8 +2,9 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { abortReason } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
+import { idempotencyKey } from "../jobs/idempotency.js";
 import type { JobService } from "../jobs/service.js";
-import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
+import type { JobRecord } from "../store/job-types.js";
 import { type CallDeps, type CallScope, serverStream, unary } from "./calls.js";
 import { metaValue } from "./context.js";
 import type { Job } from "./generated/switchyard/v1/Job.js";
@@ -15,7 +16,6 @@ import { chatResponse, completionResponse, embedResponse } from "./responses.js"
 import { fromTimestamp, toTimestamp } from "./struct.js";
 
 export const JOBS_SERVICE = "switchyard.v1.Jobs";
-const KEY = /^[\x21-\x7e]{1,255}$/;
 
 export interface JobsDeps extends CallDeps {
   jobs: JobService;
@@ -99,50 +99,11 @@ export function jobMessage(job: JobRecord): Job {
 }
 
 /** Resolves after `ms`, on `wake()`, or when `signal` aborts. */
-function pause(
-  ms: number,
-  signal: AbortSignal,
-  setWake: (w: (() => void) | undefined) => void,
-): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      setWake(undefined);
-      resolve();
-    }
-    setWake(done);
-    signal.addEventListener("abort", done);
-  });
-}
-
 async function watch(d: JobsDeps, call: ServerWritableStream<WatchJobRequest__Output, Job>, s: CallScope) {
   const principal = await s.principal();
-  let job = await d.jobs.get(principal, call.request.id ?? "");
   const { signal } = s.ctx;
-  let wake: (() => void) | undefined;
-  const onChange = () => wake?.();
-  const topic = `job:${job.id}`;
-  d.jobs.signals.on(topic, onChange);
-  let last = "";
-  try {
-    for (;;) {
-      const stamp = `${job.status}|${job.attempts}|${job.updatedAt}`;
-      if (stamp !== last) {
-        last = stamp;
-        await s.write(call, jobMessage(job));
-      }
-      if (TERMINAL_STATUSES.has(job.status) || signal.aborted) break;
-      await pause(d.watchPollMs ?? 500, signal, (w) => {
-        wake = w;
-      });
-      if (signal.aborted) break;
-      job = await d.jobs.get(principal, job.id);
-    }
-  } finally {
-    d.jobs.signals.off(topic, onChange);
-  }
+  const changes = await d.jobs.watch(principal, call.request.id ?? "", signal, d.watchPollMs);
+  for await (const job of changes) await s.write(call, jobMessage(job));
   if (signal.aborted) throw abortReason(signal);
 }
 
@@ -150,16 +111,7 @@ export function jobsHandlers(d: JobsDeps): JobsHandlers {
   const path = (m: string) => `/${JOBS_SERVICE}/${m}`;
   return {
     Submit: unary(d, path("Submit"), undefined, async (req: SubmitJobRequest__Output, s) => {
-      const key = metaValue(s.call.metadata, "idempotency-key");
-      if (key !== undefined && !KEY.test(key)) {
-        throw new GatewayError(
-          "invalid_header",
-          "idempotency-key must be 1 to 255 visible ASCII characters.",
-          {
-            param: "idempotency-key",
-          },
-        );
-      }
+      const key = idempotencyKey(metaValue(s.call.metadata, "idempotency-key"));
       const principal = await s.principal();
       const { job, created } = await d.jobs.submit(principal, submission(req), {
         idempotencyKey: key,

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "../core/errors.js";
+import { idempotencyKey } from "../jobs/idempotency.js";
 import type { JobService } from "../jobs/service.js";
 import { jobView } from "../jobs/service.js";
 import type { Gate } from "../policy/gate.js";
-import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
 import { SSE_HEADERS } from "./sse.js";
 
 export interface JobRouteDeps {
@@ -23,16 +23,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       request.principal = await deps.gate.authenticate(request.headers);
     });
     v1.post("/v1/jobs", async (request, reply) => {
-      const key = header(request, "idempotency-key");
-      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
-        throw new GatewayError(
-          "invalid_header",
-          "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-          {
-            param: "Idempotency-Key",
-          },
-        );
-      }
+      const key = idempotencyKey(request.headers["idempotency-key"]);
       const { job, created } = await jobs.submit(request.principal, request.body, {
         idempotencyKey: key,
         rawBody: request.rawBody,
@@ -75,49 +66,24 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   });
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
+function _header(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
 /** Sends `event: job` with the job on every state change, and ends once the job is finished. */
 async function streamEvents(request: FastifyRequest<IdParams>, reply: FastifyReply, deps: JobRouteDeps) {
-  const { jobs } = deps;
-  let job = await jobs.get(request.principal, request.params.id);
+  const signal = request.ctx.signal;
+  const changes = await deps.jobs.watch(request.principal, request.params.id, signal, deps.eventsPollMs);
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, SSE_HEADERS);
-  const signal = request.ctx.signal;
-  let wake: (() => void) | undefined;
-  const onChange = () => wake?.();
-  const topic = `job:${job.id}`;
-  jobs.signals.on(topic, onChange);
-  let last = "";
   try {
-    for (;;) {
-      const stamp = `${job.status}|${job.attempts}|${job.updatedAt}`;
-      if (stamp !== last) {
-        last = stamp;
-        res.write(`event: job\ndata: ${JSON.stringify(jobView(job))}\n\n`);
-      }
-      if (TERMINAL_STATUSES.has(job.status) || signal.aborted || res.destroyed) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, deps.eventsPollMs ?? 500);
-        function done() {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-        signal.addEventListener("abort", done);
-      });
-      const next: JobRecord | undefined = await jobs.get(request.principal, job.id).catch(() => undefined);
-      if (!next) break;
-      job = next;
+    for await (const job of changes) {
+      if (res.destroyed) break;
+      res.write(`event: job\ndata: ${JSON.stringify(jobView(job))}\n\n`);
     }
   } finally {
-    jobs.signals.off(topic, onChange);
     if (!res.destroyed && !res.writableEnded) res.end("data: [DONE]\n\n");
   }
 }

@@ -91,6 +91,22 @@ export class SyncIdempotency {
   }
 }
 
+const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * An `Idempotency-Key` as a client sent it (header or gRPC metadata): 1 to 255 visible ASCII
+ * characters, else `invalid_header`. Every front door checks keys here, jobs and sync calls alike.
+ */
+export function idempotencyKey(value: string | string[] | undefined): string | undefined {
+  const key = Array.isArray(value) ? value[0] : value;
+  if (key !== undefined && !KEY_FORMAT.test(key)) {
+    throw new GatewayError("invalid_header", "Idempotency-Key must be 1 to 255 visible ASCII characters.", {
+      param: "Idempotency-Key",
+    });
+  }
+  return key;
+}
+
 /**
  * What `src/http/model-routes.ts` calls around `router.execute`: returns `execute` itself unless the
  * request carries an `Idempotency-Key` and is not a stream (streams are not deduplicated); then a
@@ -102,7 +118,7 @@ export function runIdempotent(
   call: { principalId: string; body: Buffer | undefined; stream: boolean },
   execute: (req: RouteRequest, ctx: RequestContext) => Promise<RouteResult>,
 ): (req: RouteRequest, ctx: RequestContext) => Promise<RouteResult> {
-  const k = Array.isArray(key) ? key[0] : key;
+  const k = idempotencyKey(key);
   if (!idem || k === undefined || call.stream) return execute;
   return (req, ctx) => idem.run(call.principalId, k, call.body ?? "", ctx, () => execute(req, ctx));
 }

@@ -9,7 +9,13 @@ import { newTraceId } from "../core/ids.js";
 import type { Operation } from "../core/types.js";
 import { validateBody } from "../http/validation.js";
 import type { Router } from "../routing/router.js";
-import { JOB_STATUSES, type JobRecord, type JobStatus, type JobType } from "../store/job-types.js";
+import {
+  JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type JobType,
+  TERMINAL_STATUSES,
+} from "../store/job-types.js";
 import type { Store } from "../store/types.js";
 import type { JobsConfig } from "./config.js";
 import type { Queue } from "./queue/types.js";
@@ -184,6 +190,56 @@ export class JobService {
       priority: job.priority,
       notBefore: job.runAfter,
     });
+  }
+
+  /**
+   * The job now, then again on every state change, until it is finished or `signal` aborts. Changes
+   * made in this process wake it at once; changes made by another process (a worker elsewhere) are
+   * seen by reading the store every `pollMs`. Throws `job_not_found` up front (before any output),
+   * so a front door can still answer with an error.
+   */
+  async watch(
+    principal: Principal,
+    id: string,
+    signal: AbortSignal,
+    pollMs = 500,
+  ): Promise<AsyncGenerator<JobRecord, void, void>> {
+    const first = await this.get(principal, id);
+    return this.#changes(principal, first, signal, pollMs);
+  }
+
+  async *#changes(principal: Principal, first: JobRecord, signal: AbortSignal, pollMs: number) {
+    let job: JobRecord | undefined = first;
+    let wake: (() => void) | undefined;
+    const onChange = () => wake?.();
+    const topic = `job:${first.id}`;
+    this.d.signals.on(topic, onChange);
+    let last = "";
+    try {
+      while (job) {
+        const stamp = `${job.status}|${job.attempts}|${job.updatedAt}`;
+        if (stamp !== last) {
+          last = stamp;
+          yield job;
+        }
+        if (TERMINAL_STATUSES.has(job.status) || signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, pollMs);
+          function done() {
+            clearTimeout(t);
+            signal.removeEventListener("abort", done);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+          signal.addEventListener("abort", done);
+        });
+        if (signal.aborted) return;
+        job = await this.get(principal, first.id).catch(() => undefined);
+      }
+    } finally {
+      this.d.signals.off(topic, onChange);
+    }
   }
 
   async get(principal: Principal, id: string): Promise<JobRecord> {

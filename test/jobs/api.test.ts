@@ -260,6 +260,21 @@ describe("jobs API", () => {
     const other = await call("POST", "/v1/chat/completions", chatReq("other"), { "idempotency-key": key });
     assert.equal(other.status, 422);
   });
+
+  test("a malformed Idempotency-Key is 400 invalid_header on jobs and sync calls alike, and runs nothing", async () => {
+    const before = (await call("GET", `${sim.url}/sim/stats`)).json.requests;
+    const bad = { "idempotency-key": "x".repeat(256) };
+    for (const [path, body] of [
+      ["/v1/jobs", { type: "chat.completion", request: chatReq("bad key") }],
+      ["/v1/chat/completions", chatReq("bad key")],
+    ] as const) {
+      const res = await call("POST", path, body, bad);
+      assert.equal(res.status, 400, path);
+      assert.equal(res.json.error.code, "invalid_header", path);
+      assert.equal(res.json.error.param, "Idempotency-Key", path);
+    }
+    assert.equal((await call("GET", `${sim.url}/sim/stats`)).json.requests, before);
+  });
 });
 
 describe("webhook SSRF guard", () => {
