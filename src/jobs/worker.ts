@@ -116,6 +116,12 @@ export class JobWorker {
       await queue.ack(d);
       return;
     }
+    // A duplicate message of a job another worker is running: back to the queue until its lease ends.
+    const held = heldFor(current, d, Date.now());
+    if (held > 0) {
+      await queue.nack(d, held);
+      return;
+    }
     if (current.attempts >= current.attemptLimit) {
       await this.#end(
         d,
@@ -125,9 +131,10 @@ export class JobWorker {
       );
       return;
     }
-    const job = await store.jobs.claim(id, d.leaseId, Date.now());
+    const now = Date.now();
+    const job = await store.jobs.claim(id, d.leaseId, now, now + this.#d.config.leaseMs);
     if (!job) {
-      await queue.ack(d);
+      await this.#unclaimed(d, id);
       return;
     }
     this.#d.signals.changed(job);
@@ -237,9 +244,13 @@ export class JobWorker {
     if (token) ok = await store.jobs.finishAttempt(job.id, token, { status: "FAILED", error }, Date.now());
     else {
       // Not claimed in this delivery (exhausted or expired before it ran): take it, then fail it.
-      const claimed = await store.jobs.claim(job.id, d.leaseId, Date.now());
-      if (claimed)
-        ok = await store.jobs.finishAttempt(job.id, d.leaseId, { status: "FAILED", error }, Date.now());
+      const now = Date.now();
+      const claimed = await store.jobs.claim(job.id, d.leaseId, now, now + this.#d.config.leaseMs);
+      if (!claimed) {
+        await this.#unclaimed(d, job.id);
+        return;
+      }
+      ok = await store.jobs.finishAttempt(job.id, d.leaseId, { status: "FAILED", error }, Date.now());
     }
     if (ok) await queue.deadLetter(d, `${e.code}: ${e.message}`);
     else await queue.ack(d);
@@ -255,16 +266,32 @@ export class JobWorker {
     this.#d.webhooks.notify(job);
   }
 
+  /**
+   * A delivery whose claim failed: done with it when the job finished (or is gone); back to the queue
+   * when another attempt holds a live lease (it comes again once that lease has ended, in case its worker died).
+   */
+  async #unclaimed(d: Delivery, id: string): Promise<void> {
+    const job = await this.#d.store.jobs.get(id);
+    const held = job && !TERMINAL_STATUSES.has(job.status) ? heldFor(job, d, Date.now()) : 0;
+    if (held > 0) await this.#d.queue.nack(d, held);
+    else await this.#d.queue.ack(d);
+  }
+
   /** Extends leases of running jobs and learns of cancels made in other processes. */
   async #housekeep(extend: boolean): Promise<void> {
     const entries = [...this.#running.entries()];
     if (entries.length === 0) return;
     try {
       const statuses = await this.#d.store.jobs.statuses(entries.map(([id]) => id));
+      const leases: { id: string; token: string }[] = [];
       for (const [id, r] of entries) {
         if (statuses.get(id) === "CANCELLED") r.ctx.abort(cancelledError());
-        else if (extend) await this.#d.queue.extend(r.delivery, this.#d.config.leaseMs);
+        else if (extend) {
+          await this.#d.queue.extend(r.delivery, this.#d.config.leaseMs);
+          leases.push({ id, token: r.delivery.leaseId });
+        }
       }
+      await this.#d.store.jobs.extendLeases(leases, Date.now() + this.#d.config.leaseMs);
     } catch (err) {
       this.#d.logger.warn({ err }, "job housekeeping failed");
     }
@@ -288,4 +315,16 @@ export class JobWorker {
     clearTimeout(cut);
     if (this.#timer) clearInterval(this.#timer);
   }
+}
+
+/** Extra wait after another attempt's lease ends before a bounced delivery comes back. */
+const LEASE_MARGIN_MS = 100;
+
+/**
+ * How long (ms) another attempt still holds a RUNNING job, 0 when nobody does: the job is not
+ * running, this delivery holds it, or the holder's lease has ended (its worker died).
+ */
+function heldFor(job: JobRecord, d: Delivery, now: number): number {
+  if (job.status !== "RUNNING" || job.runToken === d.leaseId || job.leaseUntil === null) return 0;
+  return job.leaseUntil > now ? job.leaseUntil - now + LEASE_MARGIN_MS : 0;
 }

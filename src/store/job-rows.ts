@@ -20,6 +20,7 @@ export interface JobRow {
   attempts: number;
   attempt_errors: string;
   run_token: string | null;
+  lease_until: number | null;
   result: string | null;
   error: string | null;
   webhook: string | null;
@@ -56,6 +57,7 @@ export function toRecord(r: JobRow): JobRecord {
     attempts: r.attempts,
     attemptErrors: JSON.parse(r.attempt_errors) as AttemptError[],
     runToken: r.run_token,
+    leaseUntil: r.lease_until === null || r.lease_until === undefined ? null : Number(r.lease_until),
     result: parse<unknown>(r.result),
     error: parse<JobRecord["error"]>(r.error),
     webhook: parse<JobRecord["webhook"]>(r.webhook),

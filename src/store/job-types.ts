@@ -53,6 +53,11 @@ export interface JobRecord {
   readonly attemptErrors: readonly AttemptError[];
   /** The lease of the attempt that may write the result (the fence). */
   readonly runToken: string | null;
+  /**
+   * Until when the running attempt's worker holds the job (epoch ms; extended while it runs). Another
+   * delivery of the same job may take it over only after this: a duplicate message never runs a job twice at once.
+   */
+  readonly leaseUntil: number | null;
   readonly result: unknown;
   readonly error: { code: string; message: string } | null;
   readonly webhook: WebhookTarget | null;
@@ -71,6 +76,7 @@ export type NewJob = Omit<
   | "attempts"
   | "attemptErrors"
   | "runToken"
+  | "leaseUntil"
   | "result"
   | "error"
   | "webhookState"
@@ -112,10 +118,13 @@ export interface JobRepository {
   get(id: string): Promise<JobRecord | undefined>;
   list(q: JobQuery): Promise<JobRecord[]>;
   /**
-   * Starts an attempt: PENDING (or RUNNING left by a dead worker) → RUNNING, attempts + 1, the fence
-   * set to `token`. Returns undefined when the job is finished (or missing): it must not run again.
+   * Starts an attempt: PENDING (or RUNNING whose lease ended before `now`: its worker died) → RUNNING,
+   * attempts + 1, the fence set to `token`, held until `leaseUntil`. Returns undefined when the job is
+   * finished, missing, or held by another attempt's live lease: it must not run now.
    */
-  claim(id: string, token: string, now: number): Promise<JobRecord | undefined>;
+  claim(id: string, token: string, now: number, leaseUntil: number): Promise<JobRecord | undefined>;
+  /** Moves the lease of each running attempt still holding its token to `until` (a worker's heartbeat). */
+  extendLeases(leases: ReadonlyArray<{ id: string; token: string }>, until: number): Promise<void>;
   /** Ends the attempt holding `token`; false when the fence moved (cancelled, or a newer attempt). */
   finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
   /**

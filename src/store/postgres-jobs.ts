@@ -31,9 +31,12 @@ const SQL = {
     RETURNING 1`,
   idemRebind: `UPDATE idempotency_keys SET fingerprint = $3, state = 'done', response = $4, created_at = $5,
       expires_at = $6 WHERE scope = $1 AND key = $2`,
-  claim: `UPDATE jobs SET status = 'RUNNING', run_token = $2, attempts = attempts + 1,
+  claim: `UPDATE jobs SET status = 'RUNNING', run_token = $2, lease_until = $4, attempts = attempts + 1,
       started_at = COALESCE(started_at, $3), updated_at = $3
-    WHERE id = $1 AND status IN ('PENDING', 'RUNNING') RETURNING *`,
+    WHERE id = $1 AND (status = 'PENDING'
+      OR (status = 'RUNNING' AND (lease_until IS NULL OR lease_until <= $3))) RETURNING *`,
+  extend: `UPDATE jobs SET lease_until = $3 FROM unnest($1::text[], $2::text[]) AS l(id, token)
+    WHERE jobs.id = l.id AND jobs.run_token = l.token AND jobs.status = 'RUNNING'`,
   succeed: `UPDATE jobs SET status = 'SUCCESS', result = $3, error = NULL, finished_at = $4, updated_at = $4 ${FENCED}`,
   fail: `UPDATE jobs SET status = 'FAILED', ${APPEND_ERROR}, error = $4, finished_at = $5, updated_at = $5 ${FENCED}`,
   requeue: `UPDATE jobs SET status = 'PENDING', ${APPEND_ERROR}, run_after = $4, updated_at = $5 ${FENCED}`,
@@ -88,9 +91,14 @@ export class PostgresJobRepository implements JobRepository {
     return rows.map(toRecord);
   }
 
-  async claim(id: string, token: string, now: number): Promise<JobRecord | undefined> {
-    const [row] = await this.#db.rows<JobRow>(SQL.claim, [id, token, now]);
+  async claim(id: string, token: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
+    const [row] = await this.#db.rows<JobRow>(SQL.claim, [id, token, now, leaseUntil]);
     return row && toRecord(row);
+  }
+
+  async extendLeases(leases: ReadonlyArray<{ id: string; token: string }>, until: number): Promise<void> {
+    if (leases.length === 0) return;
+    await this.#db.query(SQL.extend, [leases.map((l) => l.id), leases.map((l) => l.token), until]);
   }
 
   async finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {

@@ -90,6 +90,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_by_expiry ON idempotency_keys (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: "job_leases",
+    sql: "ALTER TABLE jobs ADD COLUMN lease_until BIGINT;",
+  },
 ];
 
 /** Raised when the database was migrated by a newer Switchyard whose schema this one does not know. */

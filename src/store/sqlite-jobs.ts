@@ -82,9 +82,16 @@ export class SqliteJobRepository implements JobRepository {
     return rows.map(toRecord);
   }
 
-  async claim(id: string, token: string, now: number): Promise<JobRecord | undefined> {
-    const row = await this.#group.run(() => this.#stmts.claim.get(token, now, now, id));
+  async claim(id: string, token: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
+    const row = await this.#group.run(() => this.#stmts.claim.get(token, leaseUntil, now, now, id, now));
     return row && toRecord(row);
+  }
+
+  async extendLeases(leases: ReadonlyArray<{ id: string; token: string }>, until: number): Promise<void> {
+    if (leases.length === 0) return;
+    await this.#group.run(() => {
+      for (const l of leases) this.#stmts.extend.run(until, l.id, l.token);
+    });
   }
 
   finishAttempt(id: string, token: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
@@ -162,11 +169,13 @@ function prepare(db: Database.Database) {
     listStatus: db.prepare<[string, string, string, number], JobRow>(
       "SELECT * FROM jobs WHERE owner = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?",
     ),
-    claim: db.prepare<[string, number, number, string], JobRow>(
-      `UPDATE jobs SET status = 'RUNNING', run_token = ?, attempts = attempts + 1,
+    claim: db.prepare<[string, number, number, number, string, number], JobRow>(
+      `UPDATE jobs SET status = 'RUNNING', run_token = ?, lease_until = ?, attempts = attempts + 1,
          started_at = COALESCE(started_at, ?), updated_at = ?
-       WHERE id = ? AND status IN ('PENDING', 'RUNNING') RETURNING *`,
+       WHERE id = ? AND (status = 'PENDING'
+         OR (status = 'RUNNING' AND (lease_until IS NULL OR lease_until <= ?))) RETURNING *`,
     ),
+    extend: db.prepare(`UPDATE jobs SET lease_until = ? ${fenced}`),
     succeed: db.prepare(
       `UPDATE jobs SET status = 'SUCCESS', result = ?, error = NULL, finished_at = ?, updated_at = ? ${fenced}`,
     ),

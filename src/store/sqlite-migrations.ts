@@ -100,4 +100,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_ready ON queue_messages (queue, dead, priority DESC, visible_at, seq);
     `,
   },
+  {
+    version: 3,
+    name: "job_leases",
+    sql: "ALTER TABLE jobs ADD COLUMN lease_until INTEGER;",
+  },
 ];

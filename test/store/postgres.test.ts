@@ -136,7 +136,7 @@ describe("postgres store", () => {
     }
   });
 
-  test("two gateways claim the same jobs at once: for each job exactly one token may finish it", async (t) => {
+  test("two gateways claim the same jobs at once: for each job exactly one claim wins and may finish it", async (t) => {
     if (!postgresAvailable(t)) return;
     const [a, b] = [
       await open({ schema: "claims", poolMax: 4 }),
@@ -146,18 +146,20 @@ describe("postgres store", () => {
     for (const j of jobs) await a.jobs.create(j);
     await Promise.all(
       jobs.map(async (j) => {
+        const now = Date.now();
         const claims = await Promise.all([
-          a.jobs.claim(j.id, "ta", Date.now()),
-          b.jobs.claim(j.id, "tb", Date.now()),
+          a.jobs.claim(j.id, "ta", now, now + 30_000),
+          b.jobs.claim(j.id, "tb", now, now + 30_000),
         ]);
-        assert.ok(claims.every((c) => c?.status === "RUNNING"));
+        assert.equal(claims.filter((c) => c?.status === "RUNNING").length, 1);
         const wrote = await Promise.all([
           a.jobs.finishAttempt(j.id, "ta", { status: "SUCCESS", result: "a" }, Date.now()),
           b.jobs.finishAttempt(j.id, "tb", { status: "SUCCESS", result: "b" }, Date.now()),
         ]);
         assert.equal(wrote.filter(Boolean).length, 1, `${j.id}: ${wrote}`);
         const done = await b.jobs.get(j.id);
-        assert.deepEqual([done?.status, done?.attempts, done?.result], ["SUCCESS", 2, wrote[0] ? "a" : "b"]);
+        assert.equal(claims[0] !== undefined, wrote[0], "the winning claim is the one that may write");
+        assert.deepEqual([done?.status, done?.attempts, done?.result], ["SUCCESS", 1, wrote[0] ? "a" : "b"]);
       }),
     );
   });
@@ -274,7 +276,7 @@ describe("postgres store", () => {
       () => s.keys.addUsageBatch([{ keyId: key.id, delta: one, atMs: Date.now() }]),
       () => s.jobs.create(newJob()),
       () => s.jobs.create(newJob(), { key: "k", fingerprint: "f", expiresAt: Date.now() + 60_000 }),
-      () => s.jobs.claim(job.id, "t", Date.now()),
+      () => s.jobs.claim(job.id, "t", Date.now(), Date.now() + 30_000),
       () => s.idempotency.acquire("s", "k", "f", 1, 2, 3),
     ];
     for (const call of during) {
@@ -293,7 +295,7 @@ describe("postgres store", () => {
     const after = await s.keys.get(key.id);
     assert.equal(after?.usage.requests, 1);
     assert.equal((await s.jobs.get(job.id))?.status, "PENDING");
-    assert.equal((await s.jobs.claim(job.id, "t", Date.now()))?.attempts, 1);
+    assert.equal((await s.jobs.claim(job.id, "t", Date.now(), Date.now() + 30_000))?.attempts, 1);
     assert.equal(await s.keys.addUsage(key.id, one, Date.now()), true);
     assert.equal((await s.idempotency.acquire("s", "k2", "f", 1, 2, 3)).kind, "acquired");
   });

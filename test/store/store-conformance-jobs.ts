@@ -58,6 +58,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
       attemptLimit: 2,
       attemptErrors: [],
       runToken: null,
+      leaseUntil: null,
       result: null,
       error: null,
       webhookState: null,
@@ -86,7 +87,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
     // A key whose job was purged binds the next job with the same body.
     const gone = newJob();
     await store.jobs.create(gone, idem("k3"));
-    await store.jobs.claim(gone.id, "t", 1);
+    await store.jobs.claim(gone.id, "t", 1, 1001);
     await store.jobs.finishAttempt(gone.id, "t", { status: "SUCCESS", result: 1 }, 2);
     assert.equal(await store.jobs.purge(3), 1);
     const next = await store.jobs.create(newJob(), idem("k3"));
@@ -140,7 +141,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
     const store = await fresh();
     const job = newJob();
     await store.jobs.create(job);
-    const c1 = await store.jobs.claim(job.id, "t1", 100);
+    const c1 = await store.jobs.claim(job.id, "t1", 100, 1100);
     assert.deepEqual([c1?.status, c1?.attempts, c1?.runToken, c1?.startedAt], ["RUNNING", 1, "t1", 100]);
     assert.equal(
       await store.jobs.finishAttempt(job.id, "t1", { status: "PENDING", error: err(1), runAfter: 500 }, 110),
@@ -151,7 +152,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
       [p?.status, p?.runAfter, p?.updatedAt, p?.attemptErrors],
       ["PENDING", 500, 110, [err(1)]],
     );
-    const c2 = await store.jobs.claim(job.id, "t2", 200);
+    const c2 = await store.jobs.claim(job.id, "t2", 200, 1200);
     assert.deepEqual([c2?.attempts, c2?.startedAt, c2?.runToken], [2, 100, "t2"]);
     assert.equal(
       await store.jobs.finishAttempt(job.id, "t1", { status: "FAILED", error: err(9) }, 210),
@@ -166,16 +167,27 @@ export function jobTests(fresh: () => Promise<Store>): void {
       [f?.status, f?.finishedAt, f?.error, f?.attemptErrors],
       ["FAILED", 220, { code: "upstream_error", message: "boom 2" }, [err(1), err(2)]],
     );
-    assert.equal(await store.jobs.claim(job.id, "t3", 300), undefined);
-    assert.equal(await store.jobs.claim("job_nope", "t3", 300), undefined);
+    assert.equal(await store.jobs.claim(job.id, "t3", 300, 1300), undefined);
+    assert.equal(await store.jobs.claim("job_nope", "t3", 300, 1300), undefined);
   });
 
   test("jobs: success writes the result once; the fence refuses old tokens and finished jobs", async () => {
     const store = await fresh();
     const job = newJob();
     await store.jobs.create(job);
-    await store.jobs.claim(job.id, "old", 10);
-    await store.jobs.claim(job.id, "new", 20); // a redelivery takes the job over from a dead worker
+    assert.equal((await store.jobs.claim(job.id, "old", 10, 15))?.leaseUntil, 15);
+    // While the lease lasts, another delivery cannot take the job (a duplicate message);
+    // a heartbeat moves the lease, and only the holder's token does.
+    assert.equal(await store.jobs.claim(job.id, "dup", 12, 1012), undefined);
+    await store.jobs.extendLeases([{ id: job.id, token: "old" }], 18);
+    await store.jobs.extendLeases([{ id: job.id, token: "dup" }], 900);
+    assert.deepEqual(
+      [(await store.jobs.get(job.id))?.leaseUntil, (await store.jobs.get(job.id))?.runToken],
+      [18, "old"],
+    );
+    assert.equal(await store.jobs.claim(job.id, "dup", 17, 1017), undefined);
+    // Once it has ended, a redelivery takes the job over from the (dead) worker.
+    assert.equal((await store.jobs.claim(job.id, "new", 20, 1020))?.runToken, "new");
     const result = { choices: [{ message: { content: "ok \u2713" } }], n: 1.5 };
     assert.equal(
       await store.jobs.finishAttempt(job.id, "old", { status: "SUCCESS", result: "stale" }, 30),
@@ -190,15 +202,16 @@ export function jobTests(fresh: () => Promise<Store>): void {
     );
   });
 
-  test("jobs: two workers claim one job at once; exactly one may write its outcome", async () => {
+  test("jobs: two workers claim one job at once; exactly one gets it and may write its outcome", async () => {
     const store = await fresh();
     const job = newJob();
     await store.jobs.create(job);
-    const claims = await Promise.all(["wa", "wb"].map((t) => store.jobs.claim(job.id, t, Date.now())));
-    assert.ok(claims.every((c) => c?.status === "RUNNING"));
+    const now = Date.now();
+    const claims = await Promise.all(["wa", "wb"].map((t) => store.jobs.claim(job.id, t, now, now + 30_000)));
+    assert.equal(claims.filter((c) => c?.status === "RUNNING").length, 1);
     const holder = (await store.jobs.get(job.id))?.runToken;
     assert.ok(holder === "wa" || holder === "wb");
-    assert.equal((await store.jobs.get(job.id))?.attempts, 2);
+    assert.equal((await store.jobs.get(job.id))?.attempts, 1);
     const wrote = await Promise.all(
       ["wa", "wb"].map((t) =>
         store.jobs.finishAttempt(job.id, t, { status: "SUCCESS", result: t }, Date.now()),
@@ -216,11 +229,11 @@ export function jobTests(fresh: () => Promise<Store>): void {
     assert.deepEqual([ca?.status, ca?.finishedAt, ca?.runToken], ["CANCELLED", 50, null]);
     assert.equal((await store.jobs.cancel(a.id, 60))?.finishedAt, 50); // unchanged when finished
     assert.equal(await store.jobs.cancel("job_nope", 60), undefined);
-    await store.jobs.claim(b.id, "tb", 10);
+    await store.jobs.claim(b.id, "tb", 10, 1010);
     assert.equal((await store.jobs.cancel(b.id, 20))?.status, "CANCELLED");
     assert.equal(await store.jobs.finishAttempt(b.id, "tb", { status: "SUCCESS", result: 1 }, 30), false);
     assert.equal(await store.jobs.retry(b.id, 40), undefined);
-    await store.jobs.claim(c.id, "tc", 10);
+    await store.jobs.claim(c.id, "tc", 10, 1010);
     await store.jobs.finishAttempt(c.id, "tc", { status: "FAILED", error: err(1) }, 20);
     const wh = {
       status: "failed",
@@ -286,7 +299,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
     assert.equal(await store.jobs.discard(j.id), false);
     assert.equal((await store.jobs.create(newJob(), idem("dk", "fp2"))).kind, "created");
     assert.equal((await store.jobs.create(newJob(), idem("keep"))).kind, "existing");
-    await store.jobs.claim(keep.id, "t", 1);
+    await store.jobs.claim(keep.id, "t", 1, 1001);
     assert.equal(await store.jobs.discard(keep.id), false);
     assert.ok(await store.jobs.get(keep.id));
   });
