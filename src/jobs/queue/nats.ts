@@ -37,6 +37,11 @@ function idToken(id: string): string {
   return createHash("sha256").update(id).digest("base64url").slice(0, 32);
 }
 
+/** The first publish try waits this long for JetStream's answer; each further try waits longer. */
+const PUBLISH_TRY_MS = 1_000;
+/** Pause between publish tries. */
+const PUBLISH_PAUSE_MS = 100;
+
 /**
  * The queue on NATS JetStream (see docs/queue-nats.md): a work-queue stream with file storage holds
  * ready messages on one subject per priority class, each read by a durable pull consumer with
@@ -132,28 +137,40 @@ export class NatsQueue implements Queue {
     // While disconnected, wait for the reconnect within the time limit rather than hand the
     // client a publish it would drop on reconnecting.
     const deadline = now + this.#cfg.publishTimeoutMs;
-    if (!(await this.#link.waitUp(deadline - Date.now()))) {
-      throw queueUnavailable(`did not store message ${id}`, new Error("not connected to any NATS server"));
+    let ack: PubAck | undefined;
+    let retried = false;
+    // Just after a server restart JetStream may not answer yet (a timeout, no responders): the publish
+    // is tried again within the time limit. The message id makes a repeated publish store one message.
+    for (let tries = 1; ack === undefined; tries++) {
+      if (!(await this.#link.waitUp(deadline - Date.now()))) {
+        throw queueUnavailable(`did not store message ${id}`, new Error("not connected to any NATS server"));
+      }
+      try {
+        ack = await this.#js.publish(later ? this.#names.scheduled(token) : target, payload, {
+          msgID: id,
+          headers: h,
+          timeout: Math.max(1, Math.min(PUBLISH_TRY_MS * tries, deadline - Date.now())),
+          // A schedule for this id is replaced (roll-up on its subject); a ready one blocks both.
+          expect: {
+            streamName: this.#names.stream,
+            lastSubjectSequence: 0,
+            lastSubjectSequenceSubject: target,
+          },
+          ...(later ? { schedule: { specification: new Date(notBefore), target } } : {}),
+        });
+      } catch (err) {
+        if (err instanceof JetStreamApiError) {
+          if (err.code === JetStreamApiCodes.StreamWrongLastSequence) return;
+          throw queueUnavailable(`did not store message ${id}`, err);
+        }
+        if (deadline - Date.now() < PUBLISH_PAUSE_MS)
+          throw queueUnavailable(`did not store message ${id}`, err);
+        await new Promise((r) => setTimeout(r, PUBLISH_PAUSE_MS));
+        retried = true;
+      }
     }
-    let ack: PubAck;
-    try {
-      ack = await this.#js.publish(later ? this.#names.scheduled(token) : target, payload, {
-        msgID: id,
-        headers: h,
-        timeout: Math.max(1, deadline - Date.now()),
-        // A schedule for this id is replaced (roll-up on its subject); a ready one blocks both.
-        expect: {
-          streamName: this.#names.stream,
-          lastSubjectSequence: 0,
-          lastSubjectSequenceSubject: target,
-        },
-        ...(later ? { schedule: { specification: new Date(notBefore), target } } : {}),
-      });
-    } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return;
-      throw queueUnavailable(`did not store message ${id}`, err);
-    }
-    if (!later && !ack.duplicate) this.#announce();
+    // A duplicate after a retry may be the first try's message, stored but never announced.
+    if (!later && (!ack.duplicate || retried)) this.#announce();
   }
 
   async receive(opts: ReceiveOptions): Promise<Delivery[]> {
