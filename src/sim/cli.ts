@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { startSimServer } from "./server.js";
 import {
   parseSimSettings,
   SIM_PRESET_VALUES,
@@ -158,6 +157,8 @@ async function run(argv: string[]): Promise<number> {
   const flags = ((values.model as string[] | undefined) ?? []).map(parseModelFlag);
   const file = values.settings ? await readSettingsFile(values.settings as string) : {};
   const models = buildModels(flags, preset, file);
+  // Loaded once the arguments are known to be good: a usage error answers at once.
+  const { startSimServer } = await import("./server.js");
   const server = await startSimServer({ host: values.host as string, port, grpcPort, models }).catch(
     (err: Error) => {
       throw new UsageError(`cannot listen on ${values.host}:${port}: ${err.message}`);
