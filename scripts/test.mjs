@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: type check, lint, import-cycle check, build, then every test file under test/.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { checkCycles } from "./check-cycles.mjs";
@@ -16,6 +16,23 @@ function run(cmd, args, label, keepGoing = false) {
   return r.status === 0;
 }
 
+/** Runs a step in the background; resolves with whether it passed (its output is printed when it ends). */
+function runAsync(cmd, args, label) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const out = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => out.push(d));
+    child.on("close", (code) => {
+      process.stdout.write(Buffer.concat(out));
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      process.stdout.write(`# ${label}: ${code === 0 ? "ok" : "FAILED"} (${secs} s)\n`);
+      resolve(code === 0);
+    });
+  });
+}
+
 function testFiles(dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
@@ -28,16 +45,22 @@ function testFiles(dir) {
 
 const only = process.argv.slice(2);
 if (only.length === 0) {
-  run("npx", ["tsc", "--noEmit", "-p", "tsconfig.test.json"], "typecheck");
-  run("npx", ["biome", "check", "."], "lint");
   const cycles = checkCycles("src");
   if (cycles.length > 0) {
     process.stderr.write(`import cycles:\n${cycles.map((c) => `  ${c.join(" -> ")}`).join("\n")}\n`);
     process.exit(1);
   }
   process.stdout.write("# import cycles: none\n");
+  // The type check (tests included) and the build each use about one core: side by side.
+  const checks = await Promise.all([
+    runAsync("npx", ["tsc", "--noEmit", "-p", "tsconfig.test.json"], "typecheck"),
+    runAsync("npx", ["tsc", "-p", "tsconfig.build.json"], "build"),
+  ]);
+  if (!checks.every(Boolean)) process.exit(1);
+  run("npx", ["biome", "check", "."], "lint");
+} else {
+  run("npx", ["tsc", "-p", "tsconfig.build.json"], "build");
 }
-run("npx", ["tsc", "-p", "tsconfig.build.json"], "build");
 const files = only.length > 0 ? only : testFiles("test");
 
 // Files that measure latencies, shares or timings tight enough that another test file running beside
@@ -56,7 +79,17 @@ const node = (concurrency, list, label) =>
   list.length === 0 ||
   run(
     process.execPath,
-    ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list],
+    [
+      "--import",
+      "tsx",
+      "--test",
+      `--test-concurrency=${concurrency}`,
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=./scripts/file-times.mjs",
+      "--test-reporter-destination=stdout",
+      ...list,
+    ],
     label,
     true,
   );

@@ -32,9 +32,9 @@ import {
 export const JOBS = Number(process.env.SWITCHYARD_KILL_JOBS ?? 800);
 const CONCURRENCY = 16;
 const CLIENTS = 16;
-const KILL_EVERY_MS = 2_000;
+const KILL_EVERY_MS = 1_500;
 /** Submissions are spread over this long by default, so even a fast machine sees several kills mid-run. */
-const SUBMIT_OVER_MS = 18_000;
+const SUBMIT_OVER_MS = 12_000;
 const DRAIN_TIMEOUT_MS = 75_000;
 export const SCENARIO_TIMEOUT_MS = 110_000;
 

@@ -13,7 +13,7 @@ import { runKillScenario, withInfra } from "./kill-scenario.js";
 
 // Fewer jobs than the NATS and Redis runs (1,500): the JVM broker shares the 2 cores with
 // PostgreSQL, the sim, Redis and 4 Node processes, and each kill costs a group rebalance. 500 jobs,
-// spread over 20 s with a 200 ms upstream (so each worker has jobs in flight when it dies), span
+// spread over 14 s with a 200 ms upstream (so each worker has jobs in flight when it dies), span
 // several kills on a fast machine and keep this file near a minute on a loaded 2-core one;
 // `SWITCHYARD_KILL_JOBS` raises the count.
 const JOBS = Number(process.env.SWITCHYARD_KILL_JOBS ?? 500);
@@ -36,7 +36,7 @@ test(`Kafka queue: ${JOBS} jobs via 2 gateways, 2 workers SIGKILLed in turn: all
         (m) => t.diagnostic(m),
         {
           jobs: JOBS,
-          submitOverMs: 20_000,
+          submitOverMs: 14_000,
           upstreamDelayMs: 200,
           drainTimeoutMs: 45_000,
         },

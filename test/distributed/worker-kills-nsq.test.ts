@@ -11,7 +11,7 @@ import { redisAvailable } from "../helpers/redis.js";
 import { runKillScenario, withInfra } from "./kill-scenario.js";
 
 // Fewer jobs than the NATS and Redis runs (1,500), to keep this file near a minute on a loaded
-// 2-core machine: 500 jobs, spread over 20 s with a 200 ms upstream (so each worker has jobs in
+// 2-core machine: 500 jobs, spread over 14 s with a 200 ms upstream (so each worker has jobs in
 // flight when it dies), still span several kills on a fast machine. Spreading them also keeps the
 // queue's backlog shorter than `jobs.leaseMs`, so the stale-PENDING repair does not publish copies
 // from other processes (NSQ de-duplicates per process only: docs/queue-nsq.md), which could run a
@@ -31,7 +31,7 @@ test(`NSQ queue: ${JOBS} jobs via 2 gateways, 2 workers SIGKILLed in turn: all S
         "kills_nsq",
         { kind: "nsq", tcpAddress: nsqd.tcpAddress, httpAddress: nsqd.httpAddress, msgTimeoutMs: 2_000 },
         (m) => t.diagnostic(m),
-        { jobs: JOBS, submitOverMs: 20_000, upstreamDelayMs: 200, drainTimeoutMs: 45_000 },
+        { jobs: JOBS, submitOverMs: 14_000, upstreamDelayMs: 200, drainTimeoutMs: 45_000 },
       );
     } finally {
       await nsqd?.cleanup();
