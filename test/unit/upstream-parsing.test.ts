@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import type { Dispatcher } from "undici";
+import { exchangeBody, exchangeEvents } from "../../src/backends/exchange.js";
 import { usageOfJson } from "../../src/backends/openai.js";
 import { SseParser } from "../../src/backends/sse.js";
+import { RequestContext } from "../../src/core/context.js";
 
 test("usage is read from small and large answers alike; garbage is refused", () => {
   const usage = {
@@ -51,4 +54,61 @@ test("a multi-byte character split across chunks survives", () => {
   const bytes = Buffer.from('data: {"t":"héllo ✓"}\n\n');
   const out = [...parser.push(bytes.subarray(0, 15)), ...parser.push(bytes.subarray(15))];
   assert.deepEqual(out, ['{"t":"héllo ✓"}']);
+});
+
+/**
+ * A dispatcher that plays one answer through the handler it is given and keeps the handler, so the
+ * test can look at what the handler still points to once the exchange is over.
+ */
+function scriptedDispatcher(status: number, contentType: string, chunks: Buffer[]) {
+  const seen: { handler?: Record<string, unknown> } = {};
+  const controller = { abort() {}, pause() {}, resume() {}, paused: false, aborted: false, reason: null };
+  const dispatcher = {
+    dispatch(_opts: unknown, handler: Dispatcher.DispatchHandler) {
+      seen.handler = handler as unknown as Record<string, unknown>;
+      queueMicrotask(() => {
+        const c = controller as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(c, {});
+        handler.onResponseStart?.(c, status, { "content-type": contentType }, "OK");
+        for (const chunk of chunks) handler.onResponseData?.(c, chunk);
+        handler.onResponseEnd?.(c, {});
+      });
+      return true;
+    },
+  } as unknown as Dispatcher;
+  return { dispatcher, seen };
+}
+
+/** What a finished exchange may still hold: no request context, body, headers or promise callbacks. */
+function assertLetGo(
+  handler: Record<string, unknown> | undefined,
+  ctx: RequestContext,
+  held: object[],
+): void {
+  assert.ok(handler, "the dispatcher saw a handler");
+  for (const [field, value] of Object.entries(handler)) {
+    assert.notEqual(value, ctx, `${field} still points to the request context`);
+    for (const h of held) assert.notEqual(value, h, `${field} still points to request data`);
+    if (Array.isArray(value)) assert.equal(value.length, 0, `${field} still holds ${value.length} items`);
+  }
+}
+
+test("a finished upstream exchange lets go of the request's objects (so minor GCs do not promote them)", async () => {
+  const ctx = new RequestContext({});
+  const body = Buffer.from('{"ok":true}');
+  const json = scriptedDispatcher(200, "application/json", [body]);
+  const answer = await exchangeBody(json.dispatcher, { path: "/", method: "POST" }, "test", ctx);
+  assert.equal(answer.body.toString(), '{"ok":true}');
+  assertLetGo(json.seen.handler, ctx, [answer.headers, body]);
+  assert.equal(typeof json.seen.handler?.resolve, "function");
+  assert.equal((json.seen.handler?.resolve as () => void).name, "noop");
+
+  const sse = scriptedDispatcher(200, "text/event-stream", [
+    Buffer.from('data: {"a":1}\n\ndata: [DONE]\n\n'),
+  ]);
+  const events = await exchangeEvents(sse.dispatcher, { path: "/", method: "POST" }, "test", ctx);
+  const got: string[] = [];
+  for await (const e of events) got.push(e);
+  assert.deepEqual(got, ['{"a":1}']);
+  assertLetGo(sse.seen.handler, ctx, []);
 });
