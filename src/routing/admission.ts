@@ -1,3 +1,4 @@
+import type { Cancellation } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
 
 export type Priority = "high" | "default" | "low";
@@ -13,6 +14,8 @@ interface Waiter {
   resolve: () => void;
   reject: (err: GatewayError) => void;
   cleanup: () => void;
+  /** Called when the request is cancelled while it waits. */
+  handleEvent: () => void;
 }
 
 export interface AdmissionSettings {
@@ -41,8 +44,11 @@ export class Admission {
     return this.inFlight;
   }
 
-  /** Resolves when a slot is held; call `release` exactly once afterwards. */
-  acquire(priority: Priority, signal: AbortSignal): Promise<void> | undefined {
+  /**
+   * Holds a slot at once (undefined) or returns a promise that resolves when one is held; call
+   * `release` exactly once afterwards. A request that is cancelled while it waits leaves the queue.
+   */
+  acquire(priority: Priority, cancel: Cancellation): Promise<void> | undefined {
     if (this.s.maxInFlight === 0 || this.inFlight < this.s.maxInFlight) {
       this.inFlight++;
       return undefined;
@@ -59,11 +65,6 @@ export class Admission {
         this.remove(waiter);
         reject(overloaded(`no slot within ${this.s.queueTimeoutMs} ms`));
       }, this.s.queueTimeoutMs);
-      const onAbort = () => {
-        this.remove(waiter);
-        reject(signal.reason as GatewayError);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
       const waiter: Waiter = {
         rank,
         seq: this.seq++,
@@ -71,9 +72,19 @@ export class Admission {
         reject,
         cleanup: () => {
           clearTimeout(timer);
-          signal.removeEventListener("abort", onAbort);
+          cancel.offAbort(waiter);
+        },
+        handleEvent: () => {
+          this.remove(waiter);
+          reject(cancel.reason as GatewayError);
         },
       };
+      if (cancel.aborted) {
+        clearTimeout(timer);
+        reject(cancel.reason as GatewayError);
+        return;
+      }
+      cancel.onAbort(waiter);
       this.insert(waiter);
     });
   }

@@ -135,7 +135,7 @@ export class Router {
   /** Runs a request on one pool: takes an admission slot, then attempts with retries. */
   private async onPool(pool: Pool, req: RouteRequest, ctx: RequestContext): Promise<RouteResult> {
     if (ctx.aborted) throw abortReason(ctx);
-    const waiting = pool.admission.acquire(parsePriority(req.priority), ctx.signal);
+    const waiting = pool.admission.acquire(parsePriority(req.priority), ctx);
     if (waiting) {
       try {
         await waiting;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import type { GatewayError } from "../../src/core/errors.js";
+import { RequestContext, signalCancellation } from "../../src/core/context.js";
+import { GatewayError } from "../../src/core/errors.js";
 import { Admission } from "../../src/routing/admission.js";
 import { CircuitBreaker } from "../../src/routing/breaker.js";
 import { backoffMs } from "../../src/routing/router.js";
@@ -80,7 +81,7 @@ test("the extra-request budget never allows more than ratio × requests + floor"
 
 test("admission: caps in-flight, queues by priority, sheds the lowest when full, times out waiters", async () => {
   const a = new Admission({ maxInFlight: 1, maxQueue: 2, queueTimeoutMs: 200 });
-  const never = new AbortController().signal;
+  const never = signalCancellation(new AbortController().signal);
   assert.equal(a.acquire("default", never), undefined, "first takes the slot at once");
   const order: string[] = [];
   const low = a.acquire("low", never)?.then(
@@ -111,4 +112,21 @@ test("admission: caps in-flight, queues by priority, sheds the lowest when full,
     assert.equal(e.retryAfterSeconds, 1);
     return true;
   });
+  // A request cancelled while it waits leaves the queue with its reason; the slot goes to the next.
+  const ctx = new RequestContext({});
+  const cancelled = a.acquire("high", ctx) as Promise<void>;
+  const next = a.acquire("default", never) as Promise<void>;
+  assert.equal(a.waiting, 2);
+  ctx.abort(new GatewayError("client_closed_request", "gone"));
+  await assert.rejects(cancelled, (e: GatewayError) => e.code === "client_closed_request");
+  assert.equal(a.waiting, 1);
+  a.release();
+  await next;
+  assert.equal(a.waiting, 0);
+  // Already cancelled: refused at once, never queued.
+  await assert.rejects(
+    a.acquire("default", ctx) as Promise<void>,
+    (e: GatewayError) => e.code === "client_closed_request",
+  );
+  assert.equal(a.waiting, 0);
 });
