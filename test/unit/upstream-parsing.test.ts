@@ -101,7 +101,7 @@ test("a finished upstream exchange lets go of the request's objects (so minor GC
   assert.equal(answer.body.toString(), '{"ok":true}');
   assertLetGo(json.seen.handler, ctx, [answer.headers, body]);
   assert.equal(typeof json.seen.handler?.resolve, "function");
-  assert.equal((json.seen.handler?.resolve as () => void).name, "noop");
+  assert.equal((json.seen.handler?.resolve as (() => void) | undefined)?.name, "noop");
 
   const sse = scriptedDispatcher(200, "text/event-stream", [
     Buffer.from('data: {"a":1}\n\ndata: [DONE]\n\n'),
