@@ -100,10 +100,13 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
   // leaves a PENDING job on no queue. Re-publishing PENDING jobs that have not moved for a while
   // repairs that; a job whose message is still queued is not duplicated (publishes are idempotent by id).
   const republishStale = async (now: number) => {
-    const stale = await store.jobs.stalePending(now - cfg.leaseMs, 500);
+    const stale = await store.jobs.stale(now - cfg.leaseMs, 500);
     for (const job of stale) await service.publish(job);
     if (stale.length > 0)
-      deps.logger.info({ jobs: stale.length }, "re-published PENDING jobs missing from the queue");
+      deps.logger.info(
+        { jobs: stale.length },
+        "re-published PENDING and abandoned RUNNING jobs missing from the queue",
+      );
   };
   void republishStale(Date.now()).catch((err: unknown) =>
     deps.logger.warn({ err }, "re-publishing stale jobs failed"),

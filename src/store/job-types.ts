@@ -141,8 +141,12 @@ export interface JobRepository {
   statuses(ids: readonly string[]): Promise<Map<string, JobStatus>>;
   /** Deletes finished jobs whose `finishedAt` is before `before`; returns how many. */
   purge(before: number): Promise<number>;
-  /** PENDING jobs not changed since `before`, oldest first (for re-publishing jobs a crash left off the queue). */
-  stalePending(before: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Jobs that may be on no queue, oldest first (for re-publishing jobs a crash left off it): PENDING
+   * jobs not changed since `before`, and RUNNING jobs whose lease ended before `before` (their worker
+   * died, and no copy of their message came back to take them over).
+   */
+  stale(before: number, limit: number): Promise<JobRecord[]>;
 }
 
 export type IdempotencyAcquire =

@@ -166,9 +166,10 @@ export class PostgresJobRepository implements JobRepository {
     return res.rowCount ?? 0;
   }
 
-  async stalePending(before: number, limit: number): Promise<JobRecord[]> {
+  async stale(before: number, limit: number): Promise<JobRecord[]> {
     const rows = await this.#db.rows<JobRow>(
-      "SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+      `SELECT * FROM jobs WHERE (status = 'PENDING' AND updated_at < $1) OR (status = 'RUNNING' AND lease_until < $1)
+        ORDER BY CASE status WHEN 'PENDING' THEN updated_at ELSE lease_until END LIMIT $2`,
       [before, limit],
     );
     return rows.map(toRecord);

@@ -93,7 +93,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: "job_leases",
-    sql: "ALTER TABLE jobs ADD COLUMN lease_until BIGINT;",
+    sql: `
+      ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
+      CREATE INDEX jobs_running_by_lease ON jobs (lease_until) WHERE status = 'RUNNING';
+    `,
   },
 ];
 

@@ -143,8 +143,8 @@ export class SqliteJobRepository implements JobRepository {
     return this.#stmts.purge.run(before).changes;
   }
 
-  async stalePending(before: number, limit: number): Promise<JobRecord[]> {
-    return (this.#stmts.stalePending.all(before, limit) as JobRow[]).map(toRecord);
+  async stale(before: number, limit: number): Promise<JobRecord[]> {
+    return (this.#stmts.stale.all(before, before, limit) as JobRow[]).map(toRecord);
   }
 
   get open(): boolean {
@@ -202,8 +202,9 @@ function prepare(db: Database.Database) {
       "DELETE FROM jobs WHERE id = ? AND status = 'PENDING' AND attempts = 0 RETURNING owner",
     ),
     idemDrop: db.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND response = ?"),
-    stalePending: db.prepare(
-      "SELECT * FROM jobs WHERE status = 'PENDING' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+    stale: db.prepare(
+      `SELECT * FROM jobs WHERE (status = 'PENDING' AND updated_at < ?) OR (status = 'RUNNING' AND lease_until < ?)
+       ORDER BY CASE status WHEN 'PENDING' THEN updated_at ELSE lease_until END LIMIT ?`,
     ),
     idemGet: db.prepare<[string, string, number], { fingerprint: string; response: string | null }>(
       "SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ? AND expires_at > ?",

@@ -103,6 +103,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: "job_leases",
-    sql: "ALTER TABLE jobs ADD COLUMN lease_until INTEGER;",
+    sql: `
+      ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+      CREATE INDEX jobs_running_by_lease ON jobs (lease_until) WHERE status = 'RUNNING';
+    `,
   },
 ];

@@ -264,7 +264,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
     assert.deepEqual(await store.jobs.statuses([]), new Map());
   });
 
-  test("jobs: purge deletes finished jobs before the cut; stalePending lists old PENDING jobs", async () => {
+  test("jobs: purge deletes finished jobs before the cut; stale lists old PENDING and abandoned RUNNING jobs", async () => {
     const store = await fresh();
     const [a, b, c, d] = [
       newJob({ createdAt: 10 }),
@@ -275,11 +275,22 @@ export function jobTests(fresh: () => Promise<Store>): void {
     for (const j of [a, b, c, d]) await store.jobs.create(j);
     await store.jobs.cancel(d.id, 100);
     assert.deepEqual(
-      (await store.jobs.stalePending(1_000, 10)).map((j) => j.id),
+      (await store.jobs.stale(1_000, 10)).map((j) => j.id),
       [a.id, c.id, b.id],
     );
     assert.deepEqual(
-      (await store.jobs.stalePending(25, 1)).map((j) => j.id),
+      (await store.jobs.stale(25, 1)).map((j) => j.id),
+      [a.id],
+    );
+    // A RUNNING job counts once its lease has ended before the cut (its worker died), not while it lasts.
+    await store.jobs.claim(b.id, "tb", 40, 50);
+    await store.jobs.claim(c.id, "tc", 40, 2_000);
+    assert.deepEqual(
+      (await store.jobs.stale(1_000, 10)).map((j) => j.id),
+      [a.id, b.id],
+    );
+    assert.deepEqual(
+      (await store.jobs.stale(45, 10)).map((j) => j.id),
       [a.id],
     );
     assert.equal(await store.jobs.purge(100), 0);
