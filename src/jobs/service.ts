@@ -10,6 +10,7 @@ import type { Operation } from "../core/types.js";
 import { validateBody } from "../http/validation.js";
 import type { Router } from "../routing/router.js";
 import {
+  type CreateJobResult,
   JOB_STATUSES,
   type JobRecord,
   type JobStatus,
@@ -130,7 +131,23 @@ export class JobService {
           expiresAt: now + this.d.config.idempotencyTtlMs,
         }
       : undefined;
-    const res = await this.d.store.jobs.create(job, idem);
+    let res: CreateJobResult;
+    if (commitsTogether(this.d.store, this.d.queue)) {
+      // One file, one group commit: the job row and then its message go to disk in one sync instead
+      // of one each. Should the key turn out to be bound already, the message names a job that was
+      // never created, and the worker that gets it drops it (no such job).
+      const [created, published] = await Promise.allSettled([
+        this.d.store.jobs.create(job, idem),
+        this.publish({ ...job, attemptLimit: job.maxAttempts }),
+      ]);
+      if (created.status === "rejected") throw created.reason;
+      res = created.value;
+      if (res.kind === "created" && published.status === "rejected")
+        await this.refused(res.job, published.reason);
+    } else {
+      res = await this.d.store.jobs.create(job, idem);
+      if (res.kind === "created") await this.publishNew(res.job);
+    }
     if (res.kind === "conflict") {
       throw new GatewayError(
         "idempotency_key_reused",
@@ -138,7 +155,6 @@ export class JobService {
         { param: "Idempotency-Key" },
       );
     }
-    if (res.kind === "created") await this.publishNew(res.job);
     return { job: res.job, created: res.kind === "created" };
   }
 
@@ -151,14 +167,19 @@ export class JobService {
     try {
       await this.publish(job);
     } catch (err) {
-      await this.d.store.jobs.discard(job.id).catch(() => false);
-      if (err instanceof GatewayError) throw err;
-      throw new GatewayError(
-        "queue_unavailable",
-        "The job queue could not take the job; nothing was accepted. Retry shortly.",
-        { cause: err },
-      );
+      await this.refused(job, err);
     }
+  }
+
+  /** The queue refused a new job's message: the job leaves the store again, and the client gets the error. */
+  private async refused(job: JobRecord, err: unknown): Promise<never> {
+    await this.d.store.jobs.discard(job.id).catch(() => false);
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError(
+      "queue_unavailable",
+      "The job queue could not take the job; nothing was accepted. Retry shortly.",
+      { cause: err },
+    );
   }
 
   /** Validates a job's request as its front door would (a pipeline's through the pipelines). */
@@ -185,7 +206,7 @@ export class JobService {
   }
 
   /** Puts a PENDING job on the queue. Message ids carry the attempt limit so a manual retry is a new message. */
-  async publish(job: JobRecord): Promise<void> {
+  async publish(job: Pick<JobRecord, "id" | "attemptLimit" | "priority" | "runAfter">): Promise<void> {
     await this.d.queue.publish(`${job.id}.${job.attemptLimit}`, job.id, {
       priority: job.priority,
       notBefore: job.runAfter,
@@ -352,4 +373,13 @@ export function jobView(job: JobRecord): Record<string, unknown> {
       cancel: `/v1/jobs/${job.id}/cancel`,
     },
   };
+}
+
+/**
+ * True when the queue's writes and the job store's commit together, in the order they are asked
+ * for (one SQLite file: `Queue.commitGroup`). Two writes that must reach disk in order can then be
+ * asked for at once and cost one sync.
+ */
+export function commitsTogether(store: Store, queue: Queue): boolean {
+  return queue.commitGroup !== undefined && queue.commitGroup === store.jobs.commitGroup;
 }

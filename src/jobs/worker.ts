@@ -7,7 +7,7 @@ import { type JobRecord, TERMINAL_STATUSES } from "../store/job-types.js";
 import type { Store } from "../store/types.js";
 import type { JobsConfig } from "./config.js";
 import type { Delivery, Queue } from "./queue/types.js";
-import { JOB_OPS, type JobSignals, type PipelineJobs } from "./service.js";
+import { commitsTogether, JOB_OPS, type JobSignals, type PipelineJobs } from "./service.js";
 import type { WebhookDispatcher } from "./webhooks.js";
 
 export interface WorkerDeps {
@@ -150,8 +150,18 @@ export class JobWorker {
     if (Number.isFinite(remaining)) ctx.setDeadline(remaining);
     try {
       const result = await this.#execute(job, ctx);
-      const ok = await store.jobs.finishAttempt(id, d.leaseId, { status: "SUCCESS", result }, Date.now());
-      await this.#after(d, id, ok);
+      const success = { status: "SUCCESS", result } as const;
+      if (commitsTogether(store, queue)) {
+        // The result, then the ack, in one disk sync: the ack can never be durable without the result.
+        const [ok] = await Promise.all([
+          store.jobs.finishAttempt(id, d.leaseId, success, Date.now()),
+          queue.ack(d),
+        ]);
+        await this.#after(d, id, ok, true);
+      } else {
+        const ok = await store.jobs.finishAttempt(id, d.leaseId, success, Date.now());
+        await this.#after(d, id, ok);
+      }
     } catch (err) {
       await this.#failed(d, job, ctx, err);
     } finally {

@@ -113,6 +113,8 @@ export type AttemptOutcome =
   | { readonly status: "PENDING"; readonly error: AttemptError; readonly runAfter: number };
 
 export interface JobRepository {
+  /** See `Queue.commitGroup`: the same object when the queue's writes commit with these. */
+  readonly commitGroup?: object;
   /** Inserts a job; with `idem`, binds the key to it in the same transaction (or returns the bound job). */
   create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult>;
   get(id: string): Promise<JobRecord | undefined>;

@@ -65,6 +65,10 @@ export class SqliteJobRepository implements JobRepository {
     this.#discardTx = (id) => discard.immediate(id);
   }
 
+  get commitGroup(): object {
+    return this.#group;
+  }
+
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
     return this.#group.run(() => this.#createTx(job, idem));
   }

@@ -53,6 +53,10 @@ export class SqliteQueue implements Queue {
     this.#group = handle.group;
   }
 
+  get commitGroup(): object {
+    return this.#group;
+  }
+
   async publish(id: string, payload: string, opts: PublishOptions = {}): Promise<void> {
     const now = Date.now();
     await this.#group.run(() =>

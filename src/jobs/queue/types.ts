@@ -76,4 +76,10 @@ export interface Queue {
   stats(): Promise<QueueStats>;
   /** Stops waits in progress and releases connections. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Set when the queue's writes commit in order with the job store's that name the same object (the
+   * embedded profile: one SQLite file, one group commit). Writes asked for in one turn of the event
+   * loop then commit in the order they were asked for, in one transaction where they fit.
+   */
+  readonly commitGroup?: object;
 }
