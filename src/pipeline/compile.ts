@@ -21,7 +21,7 @@ import {
 
 export type { CompileEnv } from "./refs.js";
 
-import { buildInputSchema, checkInputDefault, type InputSchema } from "./inputs.js";
+import { buildInputSchema, checkInputBounds, checkInputDefault, type InputSchema } from "./inputs.js";
 import type {
   PipelineConfig,
   PipelineInputConfig,
@@ -346,7 +346,9 @@ export function compilePipeline(
     issue(path, message);
   };
   for (const [k, spec] of Object.entries(pipeline.inputs)) {
-    const bad = checkInputDefault(spec);
+    const bounds = checkInputBounds(spec);
+    if (bounds) report([...at, "inputs", k], bounds);
+    const bad = bounds ? undefined : checkInputDefault(spec);
     if (bad) report([...at, "inputs", k, "default"], bad);
   }
   const steps = compileSteps(pipeline, env, at, report);

@@ -14,6 +14,8 @@ export const DEMO_PIPELINE: z.input<typeof pipelineSchema> = {
     min_draft_tokens: {
       type: "integer",
       default: 64,
+      minimum: 0,
+      maximum: 100_000,
       description: "A draft shorter than this many tokens is escalated to sim-large.",
     },
   },

@@ -18,9 +18,9 @@ function base(spec: PipelineInputConfig): z.ZodType {
     case "string":
       return spec.maxLength ? z.string().max(spec.maxLength) : z.string();
     case "number":
-      return z.number();
+      return bounded(z.number(), spec);
     case "integer":
-      return z.number().int();
+      return bounded(z.number().int(), spec);
     case "boolean":
       return z.boolean();
     case "array": {
@@ -32,12 +32,30 @@ function base(spec: PipelineInputConfig): z.ZodType {
   }
 }
 
+function bounded(n: z.ZodNumber, spec: PipelineInputConfig): z.ZodNumber {
+  let out = n;
+  if (spec.minimum !== undefined) out = out.min(spec.minimum);
+  if (spec.maximum !== undefined) out = out.max(spec.maximum);
+  return out;
+}
+
 /** The schema of one input; undefined `default` and `required: false` make it optional. */
 export function inputFieldSchema(spec: PipelineInputConfig): z.ZodType {
   const b = base(spec);
   if (spec.default !== undefined) return b.optional().default(spec.default as never);
   if (spec.required === false) return b.optional();
   return b;
+}
+
+/** Checks an input's bounds: only on numbers, and not crossed; returns a message when they are wrong. */
+export function checkInputBounds(spec: PipelineInputConfig): string | undefined {
+  const bounded = spec.minimum !== undefined || spec.maximum !== undefined;
+  if (!bounded) return undefined;
+  if (spec.type !== "number" && spec.type !== "integer")
+    return `minimum and maximum apply to number and integer inputs, not ${spec.type}`;
+  if (spec.minimum !== undefined && spec.maximum !== undefined && spec.minimum > spec.maximum)
+    return `minimum ${spec.minimum} is above maximum ${spec.maximum}`;
+  return undefined;
 }
 
 /** Checks an input default against its own type; returns a message when it does not fit. */

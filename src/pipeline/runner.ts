@@ -137,6 +137,8 @@ function infoOf(p: CompiledPipeline): PipelineInfo {
       ...(spec.type === "array" ? { items: spec.items } : {}),
       ...(spec.default !== undefined ? { default: spec.default } : {}),
       ...(spec.maxLength !== undefined ? { max_length: spec.maxLength } : {}),
+      ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}),
+      ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}),
       ...(spec.description !== undefined ? { description: spec.description } : {}),
     };
   }

@@ -22,6 +22,9 @@ export const pipelineInputSchema = z
     default: z.json().optional(),
     /** Strings: most characters; arrays: most items. */
     maxLength: positiveInt.optional(),
+    /** Numbers and integers: the smallest and the largest value a run may give. */
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
     /** Arrays: the type of every item. */
     items: z.enum(["string", "number", "integer", "boolean", "object", "any"]).default("any"),
   })

@@ -13,7 +13,7 @@ const PIPELINES = {
     description: "two branches, then an answer",
     inputs: {
       question: { type: "string", maxLength: 200, description: "what to answer" },
-      tokens: { type: "integer", default: 5 },
+      tokens: { type: "integer", default: 5, minimum: 1, maximum: 64 },
     },
     steps: {
       draft: { model: "sim-small", prompt: "{{ input.question }}", request: { max_tokens: 3 } },
@@ -92,7 +92,7 @@ describe("pipelines over HTTP", () => {
     const qa = (r.json.data as any[]).find((p) => p.id === "qa");
     assert.deepEqual(qa.inputs, {
       question: { type: "string", required: true, max_length: 200, description: "what to answer" },
-      tokens: { type: "integer", required: false, default: 5 },
+      tokens: { type: "integer", required: false, default: 5, minimum: 1, maximum: 64 },
     });
     assert.deepEqual(
       qa.steps.map((s: any) => [s.name, s.model, s.kind, s.needs]),
@@ -123,6 +123,12 @@ describe("pipelines over HTTP", () => {
       [{ input: { question: 7 } }, "input.question", /expected string/],
       [{ input: { question: "x".repeat(201) } }, "input.question", /Invalid value for 'input.question'/],
       [{ input: { question: "q", tokens: 1.5 } }, "input.tokens", /expected int/],
+      [
+        { input: { question: "q", tokens: 0 } },
+        "input.tokens",
+        /Invalid value for 'input.tokens': Too small/,
+      ],
+      [{ input: { question: "q", tokens: 65 } }, "input.tokens", /Invalid value for 'input.tokens': Too big/],
       [{ input: { question: "q", extra: 1 } }, "input.extra", /Unknown input 'extra'/],
       [{ input: "q" }, "input", /'input' must be a JSON object/],
       [{ question: "q" }, "question", /Unknown parameter: 'question'/],

@@ -139,6 +139,21 @@ describe("pipeline config: load-time errors name the pipeline, the step and the 
     );
   });
 
+  test("input bounds: only on numbers, never crossed, and the default inside them", () => {
+    const cfg = withPipeline({ a: chat("{{ input.n }}") });
+    (cfg.pipelines.p as Record<string, unknown>).inputs = {
+      n: { type: "integer", minimum: 5, maximum: 1 },
+      s: { type: "string", minimum: 1 },
+      d: { type: "number", minimum: 0, default: -1 },
+      ok: { type: "number", minimum: -1.5, maximum: 2, default: 0 },
+    };
+    assert.deepEqual(issuesOf(cfg), [
+      "pipelines.p.inputs.n: minimum 5 is above maximum 1",
+      "pipelines.p.inputs.s: minimum and maximum apply to number and integer inputs, not string",
+      "pipelines.p.inputs.d.default: the default does not fit type number: Too small: expected number to be >=0",
+    ]);
+  });
+
   test("an input default that does not fit its type", () => {
     const cfg = withPipeline({ a: chat("{{ input.n }}") });
     (cfg.pipelines.p as Record<string, unknown>).inputs = { n: { type: "integer", default: "ten" } };
