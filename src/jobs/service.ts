@@ -132,10 +132,10 @@ export class JobService {
         }
       : undefined;
     let res: CreateJobResult;
-    if (commitsTogether(this.d.store, this.d.queue)) {
+    if (!idem && commitsTogether(this.d.store, this.d.queue)) {
       // One file, one group commit: the job row and then its message go to disk in one sync instead
-      // of one each. Should the key turn out to be bound already, the message names a job that was
-      // never created, and the worker that gets it drops it (no such job).
+      // of one each. Without an idempotency key the row is always new; with one, the job may exist
+      // already (a retry), so the message waits for the row's outcome instead of being sent for nothing.
       const [created, published] = await Promise.allSettled([
         this.d.store.jobs.create(job, idem),
         this.publish({ ...job, attemptLimit: job.maxAttempts }),
@@ -162,6 +162,7 @@ export class JobService {
    * Publishes a job just created. When the queue refuses it, the job is taken back out of the store
    * (with its idempotency key) before the error reaches the client: a refused submission leaves
    * nothing behind that could run later, and a retry with the same key creates the job anew.
+   * (Unless a worker already took it: see `refused`.)
    */
   private async publishNew(job: JobRecord): Promise<void> {
     try {
@@ -171,9 +172,15 @@ export class JobService {
     }
   }
 
-  /** The queue refused a new job's message: the job leaves the store again, and the client gets the error. */
-  private async refused(job: JobRecord, err: unknown): Promise<never> {
-    await this.d.store.jobs.discard(job.id).catch(() => false);
+  /**
+   * The queue refused a new job's message: the job leaves the store again, and the client gets the
+   * error. A queue can report a failure for a message it stored after all (a publish that timed out
+   * while the broker came back): when a worker has already taken the job, it cannot be taken back,
+   * and the submission counts as accepted (returns) rather than answering 503 for a job that runs.
+   */
+  private async refused(job: JobRecord, err: unknown): Promise<void> {
+    const discarded = await this.d.store.jobs.discard(job.id).catch(() => undefined);
+    if (discarded === false && (await this.d.store.jobs.get(job.id).catch(() => undefined))) return;
     if (err instanceof GatewayError) throw err;
     throw new GatewayError(
       "queue_unavailable",
