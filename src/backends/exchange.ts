@@ -92,12 +92,21 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
     this.signal = ENDED;
   }
 
-  /** Listens for cancellation; returns false when it has already happened (nothing should be sent then). */
-  protected watch(): boolean {
-    if (this.signal.aborted) return false;
+  /**
+   * Listens for cancellation before the request is dispatched; returns false (and refuses the call
+   * with the cancellation's reason) when it has already happened: nothing should be sent then.
+   */
+  start(): boolean {
+    if (this.signal.aborted) {
+      this.refuse(mapTransportError(this.signal.reason, this.label, this.signal));
+      return false;
+    }
     this.signal.onAbort(this);
     return true;
   }
+
+  /** Ends the call with an error before any answer was read. */
+  protected abstract refuse(e: GatewayError): void;
 
   protected unwatch(): void {
     this.signal.offAbort(this);
@@ -147,10 +156,8 @@ class BodyExchange extends Exchange {
     this.reject = noop;
   }
 
-  start(): boolean {
-    if (this.watch()) return true;
-    this.reject(mapTransportError(this.signal.reason, this.label, this.signal));
-    return false;
+  protected refuse(e: GatewayError): void {
+    this.reject(e);
   }
 
   onResponseData(c: Controller, chunk: Buffer): void {
@@ -240,12 +247,6 @@ export class SseExchange extends Exchange implements AsyncIterableIterator<strin
     this.onRefuse = noop;
     this.errorText = undefined;
     this.parser = EMPTY_PARSER;
-  }
-
-  start(): boolean {
-    if (this.watch()) return true;
-    this.onRefuse(mapTransportError(this.signal.reason, this.label, this.signal));
-    return false;
   }
 
   [Symbol.asyncIterator](): this {
@@ -356,7 +357,7 @@ export class SseExchange extends Exchange implements AsyncIterableIterator<strin
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  private refuse(e: GatewayError): void {
+  protected refuse(e: GatewayError): void {
     if (this.finished) return;
     this.finished = true;
     this.onRefuse(e);

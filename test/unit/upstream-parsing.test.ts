@@ -6,6 +6,7 @@ import { exchangeBody, exchangeEvents } from "../../src/backends/exchange.js";
 import { usageOfJson } from "../../src/backends/openai.js";
 import { SseParser } from "../../src/backends/sse.js";
 import { RequestContext } from "../../src/core/context.js";
+import { GatewayError } from "../../src/core/errors.js";
 
 test("usage is read from small and large answers alike; garbage is refused", () => {
   const usage = {
@@ -111,4 +112,17 @@ test("a finished upstream exchange lets go of the request's objects (so minor GC
   for await (const e of events) got.push(e);
   assert.deepEqual(got, ['{"a":1}']);
   assertLetGo(sse.seen.handler, ctx, []);
+});
+
+test("a call cancelled before it is sent is refused with the cancellation's reason, and nothing is dispatched", async () => {
+  for (const send of [exchangeBody, exchangeEvents] as const) {
+    const ctx = new RequestContext({});
+    ctx.abort(new GatewayError("client_closed_request", "the client closed the connection"));
+    const d = scriptedDispatcher(200, "application/json", [Buffer.from("{}")]);
+    await assert.rejects(
+      send(d.dispatcher, { path: "/", method: "POST" }, "test", ctx) as Promise<unknown>,
+      (e: GatewayError) => e.code === "client_closed_request",
+    );
+    assert.equal(d.seen.handler, undefined, "the request never reached the dispatcher");
+  }
 });
