@@ -24,12 +24,11 @@ import {
   Cluster,
   type ClusterSpec,
   clusterConfig,
-  pgQuery,
   simSetup,
   statusCounts,
   waitFor,
 } from "./cluster.js";
-import { assertRefusals, loadThroughOutage } from "./load.js";
+import { assertAcceptedAllSucceeded, assertRefusals, loadThroughOutage } from "./load.js";
 import { assertSameProcesses, processIds, settled } from "./nats-cluster.js";
 
 const have = Boolean(NSQD && NSQLOOKUPD && PG_BIN_DIR);
@@ -104,17 +103,7 @@ async function crashMidRun(
       async () => JSON.stringify(await statusCounts(pg, database)),
       500,
     );
-    const rows = await pgQuery<{ id: string; status: string }>(pg, "SELECT id, status FROM jobs", database);
-    assert.deepEqual(
-      rows.map((r) => r.id).sort(),
-      [...accepted].sort(),
-      "the store holds exactly the accepted jobs: none lost, none left by a refused submission",
-    );
-    assert.deepEqual(
-      rows.filter((r) => r.status !== "SUCCESS"),
-      [],
-      "every accepted job is SUCCESS",
-    );
+    await assertAcceptedAllSucceeded(pg, accepted, database);
     assertSameProcesses(cluster, pids);
     assert.ok(crash, "the outage ran");
     return crash;

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CHAT_JOB, type Submitted, submitJob, waitFor } from "./cluster.js";
+import type { PostgresProc } from "../helpers/postgres.js";
+import { CHAT_JOB, pgQuery, type Submitted, submitJob, waitFor } from "./cluster.js";
 
 export interface Outcome extends Submitted {
   /** When the answer (or the transport error) came, ms since the epoch. */
@@ -110,4 +111,26 @@ export function assertRefusals(refused: readonly Outcome[], code: string, what: 
     assert.match(o.retryAfter ?? "", /^[1-9]\d*$/, `503 without retry-after: ${JSON.stringify(o)}`);
   }
   assert.ok(refused.length > 0, `no submission was refused ${what}: the test proved little`);
+}
+
+/**
+ * After an outage: the store holds exactly the jobs whose submission got a 202 (none lost, none left
+ * behind by a refused submission), and every one of them is SUCCESS.
+ */
+export async function assertAcceptedAllSucceeded(
+  pg: PostgresProc,
+  accepted: readonly string[],
+  database?: string,
+): Promise<void> {
+  const rows = await pgQuery<{ id: string; status: string }>(pg, "SELECT id, status FROM jobs", database);
+  assert.deepEqual(
+    rows.map((r) => r.id).sort(),
+    [...accepted].sort(),
+    "the store holds exactly the accepted jobs: none lost, none left by a refused submission",
+  );
+  assert.deepEqual(
+    rows.filter((r) => r.status !== "SUCCESS"),
+    [],
+    "every accepted job is SUCCESS",
+  );
 }
