@@ -20,14 +20,7 @@ import { nsqQueueConfigSchema } from "../../src/jobs/queue/nsq-config.js";
 import { NSQD, NSQLOOKUPD, type NsqdProc, nsqAvailable, startNsqd } from "../helpers/nsq.js";
 import { PG_BIN_DIR, type PostgresProc, postgresAvailable, startPostgres } from "../helpers/postgres.js";
 import { type Running, startSim } from "../helpers/proc.js";
-import {
-  Cluster,
-  type ClusterSpec,
-  clusterConfig,
-  simSetup,
-  statusCounts,
-  waitFor,
-} from "./cluster.js";
+import { Cluster, type ClusterSpec, clusterConfig, simSetup, statusCounts, waitFor } from "./cluster.js";
 import { assertAcceptedAllSucceeded, assertRefusals, loadThroughOutage } from "./load.js";
 import { assertSameProcesses, processIds, settled } from "./nats-cluster.js";
 
