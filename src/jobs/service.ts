@@ -61,6 +61,10 @@ export class JobSignals extends EventEmitter {
   changed(job: JobRecord): void {
     this.emit(`job:${job.id}`, job);
   }
+  /** Whether anything in this process follows the job's changes (an events stream). */
+  watched(id: string): boolean {
+    return this.listenerCount(`job:${id}`) > 0;
+  }
   cancelled(id: string): void {
     this.emit("cancel", id);
   }

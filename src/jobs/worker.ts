@@ -157,10 +157,10 @@ export class JobWorker {
           store.jobs.finishAttempt(id, d.leaseId, success, Date.now()),
           queue.ack(d),
         ]);
-        await this.#after(d, id, ok, true);
+        await this.#after(d, job, ok, true);
       } else {
         const ok = await store.jobs.finishAttempt(id, d.leaseId, success, Date.now());
-        await this.#after(d, id, ok);
+        await this.#after(d, job, ok);
       }
     } catch (err) {
       await this.#failed(d, job, ctx, err);
@@ -264,13 +264,14 @@ export class JobWorker {
     }
     if (ok) await queue.deadLetter(d, `${e.code}: ${e.message}`);
     else await queue.ack(d);
-    await this.#after(d, job.id, ok, true);
+    await this.#after(d, job, ok, true);
   }
 
-  async #after(d: Delivery, id: string, wrote: boolean, alreadyAcked = false): Promise<void> {
+  /** After a job's end was written: tells in-process watchers and sends its webhook (read back only for them). */
+  async #after(d: Delivery, before: JobRecord, wrote: boolean, alreadyAcked = false): Promise<void> {
     if (!alreadyAcked) await this.#d.queue.ack(d);
-    if (!wrote) return;
-    const job = await this.#d.store.jobs.get(id);
+    if (!wrote || (!before.webhook && !this.#d.signals.watched(before.id))) return;
+    const job = await this.#d.store.jobs.get(before.id);
     if (!job) return;
     this.#d.signals.changed(job);
     this.#d.webhooks.notify(job);

@@ -3,7 +3,7 @@
  * times as epoch milliseconds, JSON kept as text exactly as written), and the mapping of a row to
  * the `JobRecord` the rest of Switchyard sees.
  */
-import type { AttemptError, JobRecord, JobStatus, WebhookState } from "./job-types.js";
+import type { AttemptError, JobRecord, JobStatus, NewJob, WebhookState } from "./job-types.js";
 
 export interface JobRow {
   id: string;
@@ -68,5 +68,24 @@ export function toRecord(r: JobRow): JobRecord {
     updatedAt: r.updated_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+  };
+}
+
+/** The record of a job just inserted: what reading its row back would give, without the read. */
+export function newJobRecord(job: NewJob): JobRecord {
+  return {
+    ...job,
+    status: "PENDING",
+    attemptLimit: job.maxAttempts,
+    attempts: 0,
+    attemptErrors: [],
+    runToken: null,
+    leaseUntil: null,
+    result: null,
+    error: null,
+    webhookState: null,
+    updatedAt: job.createdAt,
+    startedAt: null,
+    finishedAt: null,
   };
 }

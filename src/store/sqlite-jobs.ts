@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { IDEM_SCOPE_JOBS, type JobRow, json, toRecord } from "./job-rows.js";
+import { IDEM_SCOPE_JOBS, type JobRow, json, newJobRecord, toRecord } from "./job-rows.js";
 import type {
   AttemptOutcome,
   CreateJobResult,
@@ -53,7 +53,7 @@ export class SqliteJobRepository implements JobRepository {
         traceparent: job.traceparent,
         createdAt: job.createdAt,
       });
-      return { kind: "created", job: toRecord(s.byId.get(job.id)!) };
+      return { kind: "created", job: newJobRecord(job) };
     });
     this.#createTx = (job, idem) => tx.immediate(job, idem);
     const discard = db.transaction((id: string): boolean => {

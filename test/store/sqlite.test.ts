@@ -8,6 +8,7 @@ import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { createStore, type SqliteStoreConfig, storeConfigSchema } from "../../src/store/index.js";
 import { openSqliteStore, type SqliteStore, StoreSchemaError } from "../../src/store/sqlite.js";
+import { GroupCommit } from "../../src/store/sqlite-group.js";
 import { SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.js";
 import { addKey, storeConformance } from "./store-conformance.js";
 
@@ -153,5 +154,61 @@ describe("sqlite store", () => {
     const none = { requests: 1, promptTokens: 0, completionTokens: 0 };
     assert.equal(await store.keys.addUsage("key_nope", none, 0), false);
     await store.close();
+  });
+});
+
+describe("sqlite group commit", () => {
+  const open = () => {
+    const db = new Database(join(dir, `group${++n}.db`));
+    db.pragma("journal_mode = WAL");
+    db.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+    const insert = db.prepare("INSERT INTO t (k, v) VALUES (?, ?)");
+    const rows = () => db.prepare("SELECT k, v FROM t ORDER BY k").all();
+    return { db, group: new GroupCommit(db), insert, rows };
+  };
+
+  test("writes asked for in one turn commit together; a failing write is undone alone, its own earlier statements too", async () => {
+    const { db, group, insert, rows } = open();
+    const results = await Promise.allSettled([
+      group.run(() => insert.run("a", 1).changes),
+      group.run(() => {
+        insert.run("b", 2); // done, then undone with the duplicate that follows
+        return insert.run("a", 3);
+      }),
+      group.run(() => insert.run("c", 4).changes),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /UNIQUE/);
+    assert.deepEqual(rows(), [
+      { k: "a", v: 1 },
+      { k: "c", v: 4 },
+    ]);
+    assert.equal(db.inTransaction, false);
+    db.close();
+  });
+
+  test("a failing write alone in its group leaves nothing behind, and the next group commits", async () => {
+    const { db, group, insert, rows } = open();
+    await assert.rejects(
+      group.run(() => {
+        insert.run("x", 1);
+        throw new Error("after the first statement");
+      }),
+      /after the first statement/,
+    );
+    assert.deepEqual(rows(), []);
+    assert.equal(await group.run(() => insert.run("y", 2).changes), 1);
+    assert.deepEqual(rows(), [{ k: "y", v: 2 }]);
+    db.close();
+  });
+
+  test("a closed connection rejects the writes waiting for it", async () => {
+    const { db, group, insert } = open();
+    const pending = group.run(() => insert.run("z", 1));
+    db.close();
+    await assert.rejects(pending, /not open/);
   });
 });
