@@ -72,76 +72,15 @@ end
 `;
 
 /**
- * reserve: KEYS = bucket keys; ARGV = 5 per bucket: type (`rate`|`day`|`week`|`month`), capacity,
- * periodMs (0 for windows), cost, mode (`enforce`|`dry_run`).
- * Returns {allowed, retryAfterMs, exceeds, then 6 per bucket: charged, remaining, resetMs, fits,
- * waitMs, windowStartMs}.
+ * Settlements: adjustments waiting to be written, applied first by either script below. ARGV[1] is
+ * their count `m`; KEYS[1..m] their bucket keys; ARGV[2..1+6m] six per adjustment: type, capacity,
+ * periodMs, delta, charged, windowStartMs. Refunds are cut to `charged`; levels stay within
+ * [0, 2 × capacity]. Leaves `ka`, `aa`: the offsets of what follows in KEYS and ARGV.
  */
-export const LUA_RESERVE = `${LUA_WINDOW}${LUA_COMMON}
-local n = #KEYS
-local lv, st, en, fit, wait = {}, {}, {}, {}, {}
-local allowed, retry, exceeds = 1, 0, 0
-for i = 1, n do
-  local o = (i - 1) * 5
-  local typ, cap, p, cost = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-  local ex = false
-  if typ == 'rate' then
-    local level = refilled(KEYS[i], cap)
-    lv[i] = level
-    local max, need = cap * p, cost * p
-    if level + need <= max then
-      fit[i], wait[i] = 1, 0
-    elseif need > max then
-      fit[i], wait[i], ex = 0, math.ceil(level / cap), true
-    else
-      fit[i], wait[i] = 0, math.ceil((level + need - max) / cap)
-    end
-  else
-    local s, e = window_bounds(now, typ)
-    st[i], en[i] = s, e
-    lv[i] = window_used(KEYS[i], s)
-    if lv[i] + cost <= cap then fit[i], wait[i] = 1, 0 else fit[i], wait[i], ex = 0, e - now, cost > cap end
-  end
-  if ARGV[o + 5] == 'enforce' and fit[i] == 0 then
-    allowed = 0
-    if wait[i] > retry then retry = wait[i] end
-    if ex then exceeds = 1 end
-  end
-end
-local out = {allowed, retry, exceeds}
-for i = 1, n do
-  local o = (i - 1) * 5
-  local typ, cap, p, cost = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-  local charged = 0
-  if allowed == 1 and fit[i] == 1 then charged = cost end
-  local b = (i - 1) * 6 + 3
-  if typ == 'rate' then
-    local level = lv[i] + charged * p
-    if charged > 0 then write_rate(KEYS[i], level, cap) end
-    out[b + 2] = math.floor((cap * p - level) / p)
-    out[b + 3] = math.ceil(level / cap)
-    out[b + 6] = 0
-  else
-    local used = lv[i] + charged
-    if charged > 0 then write_window(KEYS[i], used, st[i], en[i]) end
-    out[b + 2] = cap - used
-    out[b + 3] = en[i] - now
-    out[b + 6] = st[i]
-  end
-  out[b + 1] = charged
-  out[b + 4] = fit[i]
-  out[b + 5] = wait[i]
-end
-return out
-`;
-
-/**
- * settle: KEYS = bucket keys; ARGV = 6 per adjustment: type, capacity, periodMs, delta, charged,
- * windowStartMs. Refunds are cut to `charged`; levels stay within [0, 2 × capacity].
- */
-export const LUA_SETTLE = `${LUA_WINDOW}${LUA_COMMON}
-for i = 1, #KEYS do
-  local o = (i - 1) * 6
+const LUA_SETTLEMENTS = `
+local m = tonumber(ARGV[1])
+for i = 1, m do
+  local o = 1 + (i - 1) * 6
   local typ, cap, p = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local delta, charged = tonumber(ARGV[o + 4]), math.max(0, tonumber(ARGV[o + 5]))
   if delta < -charged then delta = -charged end
@@ -158,6 +97,78 @@ for i = 1, #KEYS do
     end
   end
 end
+local ka, aa = m, 1 + m * 6
+`;
+
+/**
+ * reserve: settlements first (see above), then the buckets of one request: KEYS[ka+1..] the bucket
+ * keys; ARGV from aa+1, five per bucket: type (`rate`|`day`|`week`|`month`), capacity, periodMs (0
+ * for windows), cost, mode (`enforce`|`dry_run`).
+ * Returns {allowed, retryAfterMs, exceeds, then 6 per bucket: charged, remaining, resetMs, fits,
+ * waitMs, windowStartMs}.
+ */
+export const LUA_RESERVE = `${LUA_WINDOW}${LUA_COMMON}${LUA_SETTLEMENTS}
+local n = #KEYS - ka
+local lv, st, en, fit, wait = {}, {}, {}, {}, {}
+local allowed, retry, exceeds = 1, 0, 0
+for i = 1, n do
+  local o = aa + (i - 1) * 5
+  local key = KEYS[ka + i]
+  local typ, cap, p, cost = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
+  local ex = false
+  if typ == 'rate' then
+    local level = refilled(key, cap)
+    lv[i] = level
+    local max, need = cap * p, cost * p
+    if level + need <= max then
+      fit[i], wait[i] = 1, 0
+    elseif need > max then
+      fit[i], wait[i], ex = 0, math.ceil(level / cap), true
+    else
+      fit[i], wait[i] = 0, math.ceil((level + need - max) / cap)
+    end
+  else
+    local s, e = window_bounds(now, typ)
+    st[i], en[i] = s, e
+    lv[i] = window_used(key, s)
+    if lv[i] + cost <= cap then fit[i], wait[i] = 1, 0 else fit[i], wait[i], ex = 0, e - now, cost > cap end
+  end
+  if ARGV[o + 5] == 'enforce' and fit[i] == 0 then
+    allowed = 0
+    if wait[i] > retry then retry = wait[i] end
+    if ex then exceeds = 1 end
+  end
+end
+local out = {allowed, retry, exceeds}
+for i = 1, n do
+  local o = aa + (i - 1) * 5
+  local key = KEYS[ka + i]
+  local typ, cap, p, cost = ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
+  local charged = 0
+  if allowed == 1 and fit[i] == 1 then charged = cost end
+  local b = (i - 1) * 6 + 3
+  if typ == 'rate' then
+    local level = lv[i] + charged * p
+    if charged > 0 then write_rate(key, level, cap) end
+    out[b + 2] = math.floor((cap * p - level) / p)
+    out[b + 3] = math.ceil(level / cap)
+    out[b + 6] = 0
+  else
+    local used = lv[i] + charged
+    if charged > 0 then write_window(key, used, st[i], en[i]) end
+    out[b + 2] = cap - used
+    out[b + 3] = en[i] - now
+    out[b + 6] = st[i]
+  end
+  out[b + 1] = charged
+  out[b + 4] = fit[i]
+  out[b + 5] = wait[i]
+end
+return out
+`;
+
+/** settle: the settlements alone (see above), when no decision came to carry them. */
+export const LUA_SETTLE = `${LUA_WINDOW}${LUA_COMMON}${LUA_SETTLEMENTS}
 return 0
 `;
 

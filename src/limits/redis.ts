@@ -1,7 +1,7 @@
 /**
  * The Redis `RateLimitStore` (distributed profile): every method is one round trip (a Lua script
- * by EVALSHA, falling back to EVAL when Redis lost its script cache), Redis `TIME` is the clock, and
- * every key carries a TTL. When Redis cannot be reached a call rejects at once (no offline queue)
+ * by EVALSHA, falling back to EVAL when Redis lost its script cache), and settlements ride along
+ * with the next decision's script; Redis `TIME` is the clock, and every key carries a TTL. When Redis cannot be reached a call rejects at once (no offline queue)
  * or after `commandTimeoutMs` with `rate_limit_store_unavailable`; the client keeps reconnecting
  * in the background, so calls succeed again as soon as Redis is back.
  */
@@ -40,6 +40,8 @@ export interface RedisStoreOptions {
 }
 
 const RESERVE = luaScript(LUA_RESERVE);
+/** Longest a settlement waits for a decision to travel with (see `settle`). */
+export const SETTLE_DELAY_MS = 5;
 const SETTLE = luaScript(LUA_SETTLE);
 const ACQUIRE = luaScript(LUA_ACQUIRE);
 
@@ -60,6 +62,13 @@ function specArgs(b: BucketSpec): [string, number, number] {
 export class RedisRateLimitStore implements RateLimitStore {
   readonly #client: Redis;
   readonly #prefix: string;
+  #settlements: Array<{
+    keys: string[];
+    args: Array<string | number>;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  #settlementTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.#prefix = opts.keyPrefix;
@@ -89,7 +98,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       keys.push(this.#prefix + b.key);
       args.push(...specArgs(b), b.cost, b.mode);
     }
-    const out = (await this.#run(RESERVE, keys, args)) as number[];
+    const out = (await this.#withSettlements(RESERVE, keys, args)) as number[];
     const results: BucketResult[] = buckets.map((b, i) => {
       const o = 3 + i * 6;
       const r: BucketResult = {
@@ -114,7 +123,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     };
   }
 
-  async settle(adjustments: readonly Adjustment[]): Promise<void> {
+  /**
+   * Settlements wait (at most `SETTLE_DELAY_MS`) for the next decision of this gateway and go to
+   * Redis in its script, before its buckets: under traffic a request costs one script, not two.
+   * Resolves once the adjustments are written.
+   */
+  settle(adjustments: readonly Adjustment[]): Promise<void> {
     const keys: string[] = [];
     const args: Array<string | number> = [];
     for (const a of adjustments) {
@@ -123,7 +137,39 @@ export class RedisRateLimitStore implements RateLimitStore {
       keys.push(this.#prefix + a.key);
       args.push(...specArgs(a), a.delta, a.charged, a.windowStartMs ?? 0);
     }
-    if (keys.length > 0) await this.#run(SETTLE, keys, args);
+    if (keys.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#settlements.push({ keys, args, resolve, reject });
+      this.#settlementTimer ??= setTimeout(() => {
+        this.#settlementTimer = undefined;
+        void this.#withSettlements(SETTLE, [], []).catch(() => {});
+      }, SETTLE_DELAY_MS);
+    });
+  }
+
+  /** Runs `s` with the waiting settlements in front of its own keys and arguments. */
+  async #withSettlements(s: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+    const waiting = this.#settlements;
+    if (waiting.length === 0) return this.#run(s, keys, [0, ...args]);
+    this.#settlements = [];
+    if (this.#settlementTimer) clearTimeout(this.#settlementTimer);
+    this.#settlementTimer = undefined;
+    const allKeys: string[] = [];
+    const allArgs: Array<string | number> = [waiting.reduce((n, w) => n + w.keys.length, 0)];
+    for (const w of waiting) {
+      allKeys.push(...w.keys);
+      allArgs.push(...w.args);
+    }
+    allKeys.push(...keys);
+    allArgs.push(...args);
+    try {
+      const out = await this.#run(s, allKeys, allArgs);
+      for (const w of waiting) w.resolve();
+      return out;
+    } catch (err) {
+      for (const w of waiting) w.reject(err);
+      throw err;
+    }
   }
 
   async acquire(key: string, limit: number, ttlMs: number): Promise<string | null> {
@@ -140,7 +186,9 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
   }
 
+  /** Writes the settlements still waiting (when Redis answers), then disconnects. */
   async close(): Promise<void> {
+    if (this.#settlements.length > 0) await this.#withSettlements(SETTLE, [], []).catch(() => {});
     this.#client.disconnect();
   }
 

@@ -9,7 +9,7 @@ import { isGatewayError } from "../../src/core/errors.js";
 import { acquireConcurrency, reserveWithFailureMode } from "../../src/limits/failure.js";
 import { LUA_WINDOW } from "../../src/limits/lua.js";
 import { windowBounds } from "../../src/limits/math.js";
-import { RedisRateLimitStore } from "../../src/limits/redis.js";
+import { RedisRateLimitStore, SETTLE_DELAY_MS } from "../../src/limits/redis.js";
 import type { ReserveBucket } from "../../src/limits/types.js";
 import { REDIS_SERVER, type RedisProc, redisAvailable, startRedis } from "../helpers/redis.js";
 
@@ -98,6 +98,41 @@ if (!REDIS_SERVER) {
         assert.ok(Math.abs(budget - end) < 2_000, `budget ttl ${budget} vs ${end}`);
         const lease = await raw.pttl(`t:ttl:${id}:conc`);
         assert.ok(lease > 4_000 && lease <= 5_000, `lease ttl ${lease}`);
+      } finally {
+        raw.disconnect();
+      }
+    });
+
+    test("a settlement rides with the next decision in one script, applied before it; alone it is written within SETTLE_DELAY_MS", async () => {
+      const s = await newStore();
+      const raw = new Redis(redis.url);
+      const scripts = async () => {
+        const info = await raw.info("commandstats");
+        // Scripts run: EVALSHA calls that found the script, and EVAL (the fallback when one did not).
+        const stat = (name: string, field: string) =>
+          Number(info.match(new RegExp(`cmdstat_${name}:.*\\b${field}=(\\d+)`))?.[1] ?? 0);
+        return stat("evalsha", "calls") - stat("evalsha", "failed_calls") + stat("eval", "calls");
+      };
+      try {
+        const tokens: ReserveBucket = { ...bucket(`ride:${randomUUID()}`, 100, 60), kind: "tokens" };
+        const first = await s.reserve({ buckets: [tokens] });
+        assert.equal(first.buckets[0]?.remaining, 40);
+        await raw.config("RESETSTAT");
+        // The request used 10 of its 60: 50 come back, written with the next decision.
+        const settled = s.settle([{ ...tokens, delta: -50, charged: 60 }]);
+        const next = await s.reserve({ buckets: [tokens] });
+        await settled;
+        assert.equal(next.allowed, true, "the refund was applied before this reservation");
+        assert.equal(next.buckets[0]?.remaining, 30);
+        assert.equal(await scripts(), 1, "one script for the settlement and the decision");
+        // With no decision to travel with, a settlement goes alone, within the delay.
+        const started = performance.now();
+        await s.settle([{ ...tokens, delta: -60, charged: 60 }]);
+        const took = performance.now() - started;
+        assert.ok(took >= SETTLE_DELAY_MS - 1 && took < SETTLE_DELAY_MS + 200, `took ${took} ms`);
+        assert.equal(await scripts(), 2);
+        const after = await s.reserve({ buckets: [{ ...tokens, cost: 1 }] });
+        assert.equal(after.buckets[0]?.remaining, 89);
       } finally {
         raw.disconnect();
       }
