@@ -4,6 +4,7 @@ import { abortReason } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
 import { idempotencyKey } from "../jobs/idempotency.js";
 import type { JobService } from "../jobs/service.js";
+import type { PipelineResult } from "../pipeline/index.js";
 import type { JobRecord } from "../store/job-types.js";
 import { type CallDeps, type CallScope, serverStream, unary } from "./calls.js";
 import { metaValue } from "./context.js";
@@ -11,9 +12,10 @@ import type { Job } from "./generated/switchyard/v1/Job.js";
 import type { JobsHandlers } from "./generated/switchyard/v1/Jobs.js";
 import type { SubmitJobRequest__Output } from "./generated/switchyard/v1/SubmitJobRequest.js";
 import type { WatchJobRequest__Output } from "./generated/switchyard/v1/WatchJobRequest.js";
+import { runMessage } from "./pipelines-service.js";
 import { chatBody, completionBody, embedBody } from "./requests.js";
 import { chatResponse, completionResponse, embedResponse } from "./responses.js";
-import { fromTimestamp, toTimestamp } from "./struct.js";
+import { fromStruct, fromTimestamp, toTimestamp } from "./struct.js";
 
 export const JOBS_SERVICE = "switchyard.v1.Jobs";
 
@@ -32,8 +34,12 @@ function submission(r: SubmitJobRequest__Output): Record<string, unknown> {
     Object.assign(out, { type: "completion", request: completionBody(r.completion) });
   else if (r.request === "embedding" && r.embedding)
     Object.assign(out, { type: "embedding", request: embedBody(r.embedding) });
-  else {
-    throw new GatewayError("invalid_request", "Set one of 'chat', 'completion' or 'embedding'.", {
+  else if (r.request === "pipeline" && r.pipeline) {
+    const p = r.pipeline;
+    const request = { pipeline: p.name ?? "", input: fromStruct(p.input), debug: p.debug === true };
+    Object.assign(out, { type: "pipeline", request });
+  } else {
+    throw new GatewayError("invalid_request", "Set one of 'chat', 'completion', 'embedding' or 'pipeline'.", {
       param: "request",
     });
   }
@@ -48,7 +54,7 @@ function submission(r: SubmitJobRequest__Output): Record<string, unknown> {
   return out;
 }
 
-/** The answer of a SUCCESS job as the message of its kind (other job kinds carry no result here). */
+/** The answer of a SUCCESS job as the message of its kind. */
 function resultOf(job: JobRecord): Partial<Job> {
   const r = job.result;
   if (job.status !== "SUCCESS" || !r || typeof r !== "object" || Array.isArray(r)) return {};
@@ -60,6 +66,8 @@ function resultOf(job: JobRecord): Partial<Job> {
       return { completion: completionResponse(body) };
     case "embedding":
       return { embedding: embedResponse(body) };
+    case "pipeline":
+      return { pipeline: runMessage(body as unknown as PipelineResult) };
     default:
       return {};
   }

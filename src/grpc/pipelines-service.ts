@@ -70,7 +70,8 @@ function reportMessage(r: StepReport, withOutput: boolean): StepReportMessage {
   };
 }
 
-function runMessage(r: PipelineResult): RunMessage {
+/** A pipeline's result as the `PipelineRun` message (also the result of a pipeline job). */
+export function runMessage(r: PipelineResult): RunMessage {
   const steps: Record<string, StepReportMessage> = {};
   for (const [name, report] of Object.entries(r.steps ?? {})) steps[name] = reportMessage(report, true);
   return {

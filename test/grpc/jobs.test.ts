@@ -15,7 +15,19 @@ describe("gRPC Jobs", () => {
   let c: Clients;
   before(async () => {
     sim = await startSim(["--model", "sim-small:instant", "--model", "sim-embed:embedding"]);
-    gw = await startGateway(configFor(sim.url, { logging: { level: "warn" }, jobs: { pollIntervalMs: 50 } }));
+    gw = await startGateway(
+      configFor(sim.url, {
+        logging: { level: "warn" },
+        jobs: { pollIntervalMs: 50 },
+        pipelines: {
+          echo: {
+            inputs: { q: { type: "string", maxLength: 50 } },
+            steps: { say: { model: "sim-small", prompt: "{{ input.q }}", request: { max_tokens: 4 } } },
+            output: { q: "{{ input.q }}", text: "{{ steps.say.output.text }}" },
+          },
+        },
+      }),
+    );
     c = connect(gw.grpcPort!);
   });
   after(async () => {
@@ -63,6 +75,36 @@ describe("gRPC Jobs", () => {
     const final = watched.messages.at(-1)!;
     assert.equal(final.status, "JOB_STATUS_SUCCESS");
     assert.equal(final.embedding?.data?.length, 2);
+  });
+
+  test("a pipeline job runs the configured pipeline; its result is a PipelineRun", async () => {
+    const input = { fields: { q: { stringValue: "from grpc" } } };
+    const sub = await c.submit({ pipeline: { name: "echo", input, debug: true } });
+    assert.equal(sub.error, undefined, sub.error?.details);
+    assert.equal(sub.response?.type, "pipeline");
+    const watched = await collect<Job__Output>(
+      c.jobs.Watch({ id: sub.response!.id }, { deadline: Date.now() + 15_000 }),
+    );
+    const final = watched.messages.at(-1)!;
+    assert.equal(final.status, "JOB_STATUS_SUCCESS", JSON.stringify(final.error));
+    assert.equal(final.result, "pipeline");
+    assert.equal(final.pipeline?.pipeline, "echo");
+    const out = final.pipeline?.output?.structValue?.fields ?? {};
+    assert.equal(out.q?.stringValue, "from grpc");
+    assert.ok((out.text?.stringValue ?? "").length > 0);
+    assert.ok((final.pipeline?.usage?.total_tokens ?? 0) > 0);
+    assert.equal(final.pipeline?.steps?.say?.status, "succeeded");
+
+    // Checked before it is accepted, as over HTTP.
+    const unknown = await c.submit({ pipeline: { name: "nope", input } });
+    assert.equal(unknown.error?.code, status.NOT_FOUND, unknown.error?.details);
+    const tooLong = { fields: { q: { stringValue: "x".repeat(51) } } };
+    const bad = await c.submit({ pipeline: { name: "echo", input: tooLong } });
+    assert.equal(bad.error?.code, status.INVALID_ARGUMENT, bad.error?.details);
+    assert.equal(trailer(bad.error, "x-switchyard-error-code"), "invalid_request");
+    const none = await c.submit({});
+    assert.equal(none.error?.code, status.INVALID_ARGUMENT);
+    assert.match(none.error?.details ?? "", /'pipeline'/);
   });
 
   test("the idempotency-key metadata returns the same job; another request with that key is refused", async () => {

@@ -30,6 +30,19 @@ import type { InferenceClient as _switchyard_v1_InferenceClient, InferenceDefini
 import type { Job as _switchyard_v1_Job, Job__Output as _switchyard_v1_Job__Output } from './switchyard/v1/Job.js';
 import type { JobError as _switchyard_v1_JobError, JobError__Output as _switchyard_v1_JobError__Output } from './switchyard/v1/JobError.js';
 import type { JobsClient as _switchyard_v1_JobsClient, JobsDefinition as _switchyard_v1_JobsDefinition } from './switchyard/v1/Jobs.js';
+import type { ListPipelinesRequest as _switchyard_v1_ListPipelinesRequest, ListPipelinesRequest__Output as _switchyard_v1_ListPipelinesRequest__Output } from './switchyard/v1/ListPipelinesRequest.js';
+import type { ListPipelinesResponse as _switchyard_v1_ListPipelinesResponse, ListPipelinesResponse__Output as _switchyard_v1_ListPipelinesResponse__Output } from './switchyard/v1/ListPipelinesResponse.js';
+import type { PipelineEvent as _switchyard_v1_PipelineEvent, PipelineEvent__Output as _switchyard_v1_PipelineEvent__Output } from './switchyard/v1/PipelineEvent.js';
+import type { PipelineInfo as _switchyard_v1_PipelineInfo, PipelineInfo__Output as _switchyard_v1_PipelineInfo__Output } from './switchyard/v1/PipelineInfo.js';
+import type { PipelineRun as _switchyard_v1_PipelineRun, PipelineRun__Output as _switchyard_v1_PipelineRun__Output } from './switchyard/v1/PipelineRun.js';
+import type { PipelineStepInfo as _switchyard_v1_PipelineStepInfo, PipelineStepInfo__Output as _switchyard_v1_PipelineStepInfo__Output } from './switchyard/v1/PipelineStepInfo.js';
+import type { PipelineToken as _switchyard_v1_PipelineToken, PipelineToken__Output as _switchyard_v1_PipelineToken__Output } from './switchyard/v1/PipelineToken.js';
+import type { PipelinesClient as _switchyard_v1_PipelinesClient, PipelinesDefinition as _switchyard_v1_PipelinesDefinition } from './switchyard/v1/Pipelines.js';
+import type { RunPipelineRequest as _switchyard_v1_RunPipelineRequest, RunPipelineRequest__Output as _switchyard_v1_RunPipelineRequest__Output } from './switchyard/v1/RunPipelineRequest.js';
+import type { StepError as _switchyard_v1_StepError, StepError__Output as _switchyard_v1_StepError__Output } from './switchyard/v1/StepError.js';
+import type { StepFinished as _switchyard_v1_StepFinished, StepFinished__Output as _switchyard_v1_StepFinished__Output } from './switchyard/v1/StepFinished.js';
+import type { StepReport as _switchyard_v1_StepReport, StepReport__Output as _switchyard_v1_StepReport__Output } from './switchyard/v1/StepReport.js';
+import type { StepStarted as _switchyard_v1_StepStarted, StepStarted__Output as _switchyard_v1_StepStarted__Output } from './switchyard/v1/StepStarted.js';
 import type { SubmitJobRequest as _switchyard_v1_SubmitJobRequest, SubmitJobRequest__Output as _switchyard_v1_SubmitJobRequest__Output } from './switchyard/v1/SubmitJobRequest.js';
 import type { TokenIds as _switchyard_v1_TokenIds, TokenIds__Output as _switchyard_v1_TokenIds__Output } from './switchyard/v1/TokenIds.js';
 import type { Tool as _switchyard_v1_Tool, Tool__Output as _switchyard_v1_Tool__Output } from './switchyard/v1/Tool.js';
@@ -80,6 +93,19 @@ export interface ProtoGrpcType {
       JobError: MessageTypeDefinition<_switchyard_v1_JobError, _switchyard_v1_JobError__Output>
       JobStatus: EnumTypeDefinition
       Jobs: SubtypeConstructor<typeof grpc.Client, _switchyard_v1_JobsClient> & { service: _switchyard_v1_JobsDefinition }
+      ListPipelinesRequest: MessageTypeDefinition<_switchyard_v1_ListPipelinesRequest, _switchyard_v1_ListPipelinesRequest__Output>
+      ListPipelinesResponse: MessageTypeDefinition<_switchyard_v1_ListPipelinesResponse, _switchyard_v1_ListPipelinesResponse__Output>
+      PipelineEvent: MessageTypeDefinition<_switchyard_v1_PipelineEvent, _switchyard_v1_PipelineEvent__Output>
+      PipelineInfo: MessageTypeDefinition<_switchyard_v1_PipelineInfo, _switchyard_v1_PipelineInfo__Output>
+      PipelineRun: MessageTypeDefinition<_switchyard_v1_PipelineRun, _switchyard_v1_PipelineRun__Output>
+      PipelineStepInfo: MessageTypeDefinition<_switchyard_v1_PipelineStepInfo, _switchyard_v1_PipelineStepInfo__Output>
+      PipelineToken: MessageTypeDefinition<_switchyard_v1_PipelineToken, _switchyard_v1_PipelineToken__Output>
+      Pipelines: SubtypeConstructor<typeof grpc.Client, _switchyard_v1_PipelinesClient> & { service: _switchyard_v1_PipelinesDefinition }
+      RunPipelineRequest: MessageTypeDefinition<_switchyard_v1_RunPipelineRequest, _switchyard_v1_RunPipelineRequest__Output>
+      StepError: MessageTypeDefinition<_switchyard_v1_StepError, _switchyard_v1_StepError__Output>
+      StepFinished: MessageTypeDefinition<_switchyard_v1_StepFinished, _switchyard_v1_StepFinished__Output>
+      StepReport: MessageTypeDefinition<_switchyard_v1_StepReport, _switchyard_v1_StepReport__Output>
+      StepStarted: MessageTypeDefinition<_switchyard_v1_StepStarted, _switchyard_v1_StepStarted__Output>
       SubmitJobRequest: MessageTypeDefinition<_switchyard_v1_SubmitJobRequest, _switchyard_v1_SubmitJobRequest__Output>
       TokenIds: MessageTypeDefinition<_switchyard_v1_TokenIds, _switchyard_v1_TokenIds__Output>
       Tool: MessageTypeDefinition<_switchyard_v1_Tool, _switchyard_v1_Tool__Output>

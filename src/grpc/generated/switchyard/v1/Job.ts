@@ -8,11 +8,12 @@ import type { CompletionResponse as _switchyard_v1_CompletionResponse, Completio
 import type { EmbedResponse as _switchyard_v1_EmbedResponse, EmbedResponse__Output as _switchyard_v1_EmbedResponse__Output } from '../../switchyard/v1/EmbedResponse.js';
 import type { JobError as _switchyard_v1_JobError, JobError__Output as _switchyard_v1_JobError__Output } from '../../switchyard/v1/JobError.js';
 import type { WebhookDelivery as _switchyard_v1_WebhookDelivery, WebhookDelivery__Output as _switchyard_v1_WebhookDelivery__Output } from '../../switchyard/v1/WebhookDelivery.js';
+import type { PipelineRun as _switchyard_v1_PipelineRun, PipelineRun__Output as _switchyard_v1_PipelineRun__Output } from '../../switchyard/v1/PipelineRun.js';
 
 export interface Job {
   'id'?: (string);
   /**
-   * "chat.completion", "completion" or "embedding".
+   * "chat.completion", "completion", "embedding" or "pipeline".
    */
   'type'?: (string);
   'status'?: (_switchyard_v1_JobStatus);
@@ -35,16 +36,17 @@ export interface Job {
   'error'?: (_switchyard_v1_JobError | null);
   'webhook'?: (_switchyard_v1_WebhookDelivery | null);
   'metadata'?: ({[key: string]: string});
+  'pipeline'?: (_switchyard_v1_PipelineRun | null);
   /**
    * The answer of a SUCCESS job.
    */
-  'result'?: "chat"|"completion"|"embedding";
+  'result'?: "chat"|"completion"|"embedding"|"pipeline";
 }
 
 export interface Job__Output {
   'id'?: (string);
   /**
-   * "chat.completion", "completion" or "embedding".
+   * "chat.completion", "completion", "embedding" or "pipeline".
    */
   'type'?: (string);
   'status'?: (_switchyard_v1_JobStatus__Output);
@@ -67,8 +69,9 @@ export interface Job__Output {
   'error'?: (_switchyard_v1_JobError__Output);
   'webhook'?: (_switchyard_v1_WebhookDelivery__Output);
   'metadata'?: ({[key: string]: string});
+  'pipeline'?: (_switchyard_v1_PipelineRun__Output);
   /**
    * The answer of a SUCCESS job.
    */
-  'result'?: "chat"|"completion"|"embedding";
+  'result'?: "chat"|"completion"|"embedding"|"pipeline";
 }

@@ -4,6 +4,7 @@ import type { ChatRequest as _switchyard_v1_ChatRequest, ChatRequest__Output as 
 import type { CompletionRequest as _switchyard_v1_CompletionRequest, CompletionRequest__Output as _switchyard_v1_CompletionRequest__Output } from '../../switchyard/v1/CompletionRequest.js';
 import type { EmbedRequest as _switchyard_v1_EmbedRequest, EmbedRequest__Output as _switchyard_v1_EmbedRequest__Output } from '../../switchyard/v1/EmbedRequest.js';
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp.js';
+import type { RunPipelineRequest as _switchyard_v1_RunPipelineRequest, RunPipelineRequest__Output as _switchyard_v1_RunPipelineRequest__Output } from '../../switchyard/v1/RunPipelineRequest.js';
 
 export interface SubmitJobRequest {
   'chat'?: (_switchyard_v1_ChatRequest | null);
@@ -34,9 +35,13 @@ export interface SubmitJobRequest {
    */
   'metadata'?: ({[key: string]: string});
   /**
+   * A configured pipeline with its inputs (docs/pipelines.md); `debug` keeps every step's report.
+   */
+  'pipeline'?: (_switchyard_v1_RunPipelineRequest | null);
+  /**
    * What to run. Streaming is not available for jobs.
    */
-  'request'?: "chat"|"completion"|"embedding";
+  'request'?: "chat"|"completion"|"embedding"|"pipeline";
   '_priority'?: "priority";
   '_max_attempts'?: "max_attempts";
   '_webhook_url'?: "webhook_url";
@@ -71,9 +76,13 @@ export interface SubmitJobRequest__Output {
    */
   'metadata'?: ({[key: string]: string});
   /**
+   * A configured pipeline with its inputs (docs/pipelines.md); `debug` keeps every step's report.
+   */
+  'pipeline'?: (_switchyard_v1_RunPipelineRequest__Output);
+  /**
    * What to run. Streaming is not available for jobs.
    */
-  'request'?: "chat"|"completion"|"embedding";
+  'request'?: "chat"|"completion"|"embedding"|"pipeline";
   '_priority'?: "priority";
   '_max_attempts'?: "max_attempts";
   '_webhook_url'?: "webhook_url";
