@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { IDEM_SCOPE_JOBS, type JobRow, json, toRecord } from "./job-rows.js";
+import { IDEM_SCOPE_JOBS, type JobRow, json, newJobRecord, toRecord } from "./job-rows.js";
 import type {
   AttemptOutcome,
   CreateJobResult,
@@ -21,7 +21,7 @@ const APPEND_ERROR = `attempt_errors = CASE WHEN attempt_errors = '[]' THEN '[' 
 const SQL = {
   insert: `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
       max_attempts, attempt_limit, webhook, metadata, traceparent, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $13) RETURNING *`,
+    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $13)`,
   /** Takes the key when it is free or expired; otherwise locks the live record and returns nothing. */
   idemTake: `INSERT INTO idempotency_keys AS i (scope, key, fingerprint, state, response, created_at, expires_at)
     VALUES ($1, $2, $3, 'done', $4, $5, $6)
@@ -61,8 +61,8 @@ export class PostgresJobRepository implements JobRepository {
 
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
     if (!idem) {
-      const [row] = await this.#db.rows<JobRow>(SQL.insert, insertValues(job));
-      return { kind: "created", job: toRecord(row!) };
+      await this.#db.rows(SQL.insert, insertValues(job));
+      return { kind: "created", job: newJobRecord(job) };
     }
     return this.#db.tx((c) => createBound(c, job, idem));
   }
@@ -217,6 +217,6 @@ async function createBound(c: pg.PoolClient, job: NewJob, idem: JobIdempotency):
     // The bound job is gone (purged): the key now names the new job.
     await c.query(SQL.idemRebind, keyArgs);
   }
-  const inserted = await c.query<JobRow>(SQL.insert, insertValues(job));
-  return { kind: "created", job: toRecord(inserted.rows[0]!) };
+  await c.query(SQL.insert, insertValues(job));
+  return { kind: "created", job: newJobRecord(job) };
 }
