@@ -110,31 +110,22 @@ export class JobWorker {
   async #process(d: Delivery, entry: Running): Promise<void> {
     const { store, queue } = this.#d;
     const id = d.payload;
-    const current = await store.jobs.get(id);
-    // The fence: a finished (or purged) job is never run again, whatever the queue redelivers.
-    if (!current || TERMINAL_STATUSES.has(current.status)) {
-      await queue.ack(d);
-      return;
-    }
-    // A duplicate message of a job another worker is running: back to the queue until its lease ends.
-    const held = heldFor(current, d, Date.now());
-    if (held > 0) {
-      await queue.nack(d, held);
-      return;
-    }
-    if (current.attempts >= current.attemptLimit) {
-      await this.#end(
-        d,
-        current,
-        "FAILED",
-        new GatewayError("internal_error", "attempts exhausted (the worker stopped during the attempts)"),
-      );
-      return;
-    }
+    // Claim first: the claim itself refuses a finished job and one another attempt holds, so the
+    // common case costs the store one statement; only a refused claim reads the job to decide.
     const now = Date.now();
     const job = await store.jobs.claim(id, d.leaseId, now, now + this.#d.config.leaseMs);
     if (!job) {
       await this.#unclaimed(d, id);
+      return;
+    }
+    if (job.attempts > job.attemptLimit) {
+      // Its attempts ran out with a worker that stopped mid-attempt: the job fails, it does not run again.
+      await this.#end(
+        d,
+        { ...job, attempts: job.attempts - 1 },
+        "FAILED",
+        new GatewayError("internal_error", "attempts exhausted (the worker stopped during the attempts)"),
+      );
       return;
     }
     this.#d.signals.changed(job);

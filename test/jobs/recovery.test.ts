@@ -57,3 +57,69 @@ test("a PENDING job missing from the queue is re-published and runs", async () =
     await sim.stop();
   }
 });
+
+// A worker that died mid-attempt on a job's last attempt leaves it RUNNING with a lapsed lease. The
+// next worker to get its message takes it over, sees no attempt left, and fails it without a call.
+test("a RUNNING job whose last attempt's worker died is failed, not run again", async () => {
+  const sim = await startSim(["--model", "sim-small:instant"]);
+  const db = join(mkdtempSync(join(tmpdir(), "switchyard-recover-")), "jobs.db");
+  const config = {
+    ...configFor(sim.url),
+    logging: { level: "warn" },
+    store: { path: db },
+    jobs: { workers: 0, leaseMs: 500 },
+  };
+  const gw = await startGateway(config);
+  try {
+    const res = await request(`${gw.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "chat.completion",
+        request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
+        max_attempts: 1,
+      }),
+    });
+    assert.equal(res.statusCode, 202);
+    const { id } = (await res.body.json()) as { id: string };
+    // What a worker killed during the job's only attempt leaves: RUNNING, attempt 1 of 1, its lease over.
+    const raw = new Database(db);
+    const changed = raw
+      .prepare(
+        `UPDATE jobs SET status = 'RUNNING', attempts = 1, run_token = 'dead-worker',
+           started_at = ?, lease_until = ? WHERE id = ?`,
+      )
+      .run(Date.now() - 2_000, Date.now() - 1_000, id).changes;
+    raw.close();
+    assert.equal(changed, 1);
+    const worker = await startCli(
+      ["worker", "--config", writeTempConfig(config)],
+      "switchyard worker started",
+    );
+    try {
+      let job: { status: string; attempts: number; error: { code: string; message: string } | null } = {
+        status: "",
+        attempts: 0,
+        error: null,
+      };
+      for (let i = 0; i < 100 && job.status !== "FAILED"; i++) {
+        const r = await request(`${gw.url}/v1/jobs/${id}`);
+        job = (await r.body.json()) as typeof job;
+        if (job.status !== "FAILED") await sleep(100);
+      }
+      assert.equal(job.status, "FAILED", JSON.stringify(job));
+      assert.equal(job.error?.code, "internal_error");
+      assert.match(job.error?.message ?? "", /attempts exhausted/);
+      const failed = await request(`${gw.url}/v1/jobs?status=FAILED`);
+      const list = (await failed.body.json()) as { data: Array<{ id: string }> };
+      assert.ok(list.data.some((j) => j.id === id), "listed with the failed jobs");
+      const stats = await request(`${sim.url}/sim/stats`);
+      assert.equal(((await stats.body.json()) as { requests: number }).requests, 0, "no upstream call");
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await gw.stop();
+    await sim.stop();
+  }
+});
