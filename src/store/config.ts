@@ -8,6 +8,12 @@ export const sqliteStoreConfigSchema = z
     path: z.string().min(1).default("./switchyard.db"),
     /** How long a statement waits for another process's write lock before failing. */
     busyTimeoutMs: z.number().int().min(0).max(60_000).default(5_000),
+    /**
+     * When a commit reaches the disk. `full`: every commit is synced (survives an OS crash or power
+     * loss). `normal`: the log is synced at checkpoints only; a commit survives a process kill, but
+     * an OS crash or power loss can undo the last ones (the file never corrupts).
+     */
+    synchronous: z.enum(["full", "normal"]).default("full"),
   })
   .strict();
 

@@ -138,7 +138,7 @@ export function acquireSqliteDatabase(cfg: SqliteStoreConfig): SqliteHandle {
 }
 
 /**
- * Opens one connection to the store's file with the store's settings (WAL, synchronous=FULL) and
+ * Opens one connection to the store's file with the store's settings (WAL, `synchronous`) and
  * migrates it. Other adapters on the same file (the SQLite queue) open their own connection here.
  */
 export function openSqliteDatabase(cfg: SqliteStoreConfig): { db: Db; applied: number[] } {
@@ -148,7 +148,7 @@ export function openSqliteDatabase(cfg: SqliteStoreConfig): { db: Db; applied: n
   try {
     db.pragma(`busy_timeout = ${cfg.busyTimeoutMs}`);
     if (!memory) retryBusy(() => db.pragma("journal_mode = WAL"), cfg.busyTimeoutMs);
-    db.pragma("synchronous = FULL");
+    db.pragma(`synchronous = ${cfg.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     db.pragma("foreign_keys = ON");
     const applied = migrate(db, SQLITE_MIGRATIONS, cfg.busyTimeoutMs);
     return { db, applied };

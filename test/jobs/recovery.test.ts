@@ -112,7 +112,10 @@ test("a RUNNING job whose last attempt's worker died is failed, not run again", 
       assert.match(job.error?.message ?? "", /attempts exhausted/);
       const failed = await request(`${gw.url}/v1/jobs?status=FAILED`);
       const list = (await failed.body.json()) as { data: Array<{ id: string }> };
-      assert.ok(list.data.some((j) => j.id === id), "listed with the failed jobs");
+      assert.ok(
+        list.data.some((j) => j.id === id),
+        "listed with the failed jobs",
+      );
       const stats = await request(`${sim.url}/sim/stats`);
       assert.equal(((await stats.body.json()) as { requests: number }).requests, 0, "no upstream call");
     } finally {

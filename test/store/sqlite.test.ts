@@ -7,7 +7,12 @@ import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { createStore, type SqliteStoreConfig, storeConfigSchema } from "../../src/store/index.js";
-import { openSqliteStore, type SqliteStore, StoreSchemaError } from "../../src/store/sqlite.js";
+import {
+  openSqliteDatabase,
+  openSqliteStore,
+  type SqliteStore,
+  StoreSchemaError,
+} from "../../src/store/sqlite.js";
 import { GroupCommit } from "../../src/store/sqlite-group.js";
 import { SQLITE_MIGRATIONS } from "../../src/store/sqlite-migrations.js";
 import { addKey, storeConformance } from "./store-conformance.js";
@@ -65,6 +70,7 @@ describe("store config", () => {
       kind: "sqlite",
       path: "./switchyard.db",
       busyTimeoutMs: 5000,
+      synchronous: "full",
     });
     assert.equal(sqliteConfig("x.db").path, "x.db");
     assert.equal(storeConfigSchema.safeParse({ kind: "sqlite", file: "x.db" }).success, false);
@@ -211,4 +217,22 @@ describe("sqlite group commit", () => {
     db.close();
     await assert.rejects(pending, /not open/);
   });
+});
+
+test("store.synchronous: full by default, normal when asked; nothing else is accepted", () => {
+  const open = (extra: Record<string, unknown>) => {
+    const { db } = openSqliteDatabase(
+      storeConfigSchema.parse({ path: freshPath(), ...extra }) as SqliteStoreConfig,
+    );
+    try {
+      return db.pragma("synchronous", { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(open({}), 2, "FULL");
+  assert.equal(open({ synchronous: "normal" }), 1, "NORMAL");
+  assert.equal(open({ synchronous: "full" }), 2, "FULL");
+  const bad = storeConfigSchema.safeParse({ path: "x.db", synchronous: "off" });
+  assert.equal(bad.success, false);
 });
