@@ -10,6 +10,7 @@ import { baseGatewayConfig, fsType, ScenarioFleet } from "../lib/fleet.js";
 import type { JobsResult } from "../lib/jobs-driver.js";
 import { CHAT_BODY } from "../lib/measure.js";
 import { cpuTimeUs } from "../lib/proc-stats.js";
+import { stopOne } from "../lib/processes.js";
 import { measureInterleaved, type WrkFigures } from "../lib/rounds.js";
 import { fmtMs, fmtPct, progress, type ScenarioContext, type ScenarioResult } from "../lib/scenario.js";
 
@@ -17,7 +18,13 @@ const WORKERS = 16;
 const CLIENTS = 16;
 const JOB_BODY = JSON.stringify({ type: "chat.completion", request: JSON.parse(CHAT_BODY) as unknown });
 
-function rows(sync: WrkFigures, submit: WrkFigures, e2e: JobsResult, e2eCpuBusy: number): string[][] {
+function rows(
+  sync: WrkFigures,
+  submit: WrkFigures,
+  e2e: JobsResult,
+  e2eCpuBusy: number,
+  normal: JobsResult,
+): string[][] {
   const syncRps = sync.c16.rps;
   const ratio = (x: number) => `${x.toFixed(0)}/s (${fmtPct(x / syncRps)} of sync)`;
   return [
@@ -40,6 +47,11 @@ function rows(sync: WrkFigures, submit: WrkFigures, e2e: JobsResult, e2eCpuBusy:
       `completed jobs end to end (${WORKERS} workers)`,
       ratio(e2e.completedPerSecond),
       `${e2e.succeeded} SUCCESS, ${e2e.failed} FAILED in ${e2e.endToEndSeconds.toFixed(2)} s${e2e.timedOut ? " (TIMED OUT)" : ""}`,
+    ],
+    [
+      `completed jobs end to end, store.synchronous: normal (not a target)`,
+      ratio(normal.completedPerSecond),
+      `${normal.succeeded} SUCCESS, ${normal.failed} FAILED in ${normal.endToEndSeconds.toFixed(2)} s${normal.timedOut ? " (TIMED OUT)" : ""}`,
     ],
     [
       "gateway CPU µs/request: sync / submit (c16)",
@@ -102,6 +114,22 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
     });
     // Over the whole driver run (warm-up batch and the final paging included): a rough figure.
     const e2eCpuBusy = (cpuTimeUs(worker.pid) - cpuBefore) / ((performance.now() - wallBefore) * 1000);
+    await stopOne(worker);
+    // For operators: the same run with `store.synchronous: normal` (not a target; see docs/jobs.md).
+    const normalDir = fleet.scratch("jobs-run-normal");
+    const normal = await fleet.gateway("jobs-run-normal", {
+      ...base,
+      store: { kind: "sqlite", path: join(normalDir, "switchyard.db"), synchronous: "normal" },
+      jobs: { workers: WORKERS },
+    });
+    progress(`jobs: end to end again with store.synchronous: normal (${ctx.opts.jobs} jobs)`);
+    const e2eNormal = await jobsEndToEnd(ctx.root, ctx.pinning, {
+      port: normal.port,
+      count: ctx.opts.jobs,
+      concurrency: CLIENTS,
+      body: JOB_BODY,
+      timeoutSeconds,
+    });
     const s = figures.get("sync") as WrkFigures;
     const sub = figures.get("submit") as WrkFigures;
     return {
@@ -112,8 +140,9 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
         `Submissions and the sync path: wrk, ${ctx.opts.rounds} interleaved rounds of ${ctx.opts.seconds}s at c16 against a gateway with \`workers: 0\`.`,
         `End to end: ${ctx.opts.jobs} jobs (after a small unreported warm-up batch) submitted by ${CLIENTS} clients to a gateway with`,
         `${WORKERS} in-process workers; completed/s = SUCCESS jobs ÷ (last finished_at − first submission).`,
+        "Then the same end-to-end run on a fresh gateway with `store.synchronous: normal`, for comparison only.",
       ],
-      table: { header: ["", "rate", "detail"], rows: rows(s, sub, e2e, e2eCpuBusy) },
+      table: { header: ["", "rate", "detail"], rows: rows(s, sub, e2e, e2eCpuBusy, e2eNormal) },
       checks: [
         {
           name: "job submissions per second (workers: 0, c16)",
@@ -133,6 +162,7 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
         submit: sub,
         endToEnd: e2e,
         endToEndCpuBusy: e2eCpuBusy,
+        endToEndSynchronousNormal: e2eNormal,
         workers: WORKERS,
         clients: CLIENTS,
       },
