@@ -11,9 +11,9 @@ export const sqliteStoreConfigSchema = z
     /**
      * When a commit reaches the disk. `full`: every commit is synced (survives an OS crash or power
      * loss). `normal`: the log is synced at checkpoints only; a commit survives a process kill, but
-     * an OS crash or power loss can undo the last ones (the file never corrupts).
+     * an OS crash or power loss can undo the last ones (the file never corrupts). Unset means `full`.
      */
-    synchronous: z.enum(["full", "normal"]).default("full"),
+    synchronous: z.enum(["full", "normal"]).optional(),
   })
   .strict();
 

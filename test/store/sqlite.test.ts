@@ -70,7 +70,6 @@ describe("store config", () => {
       kind: "sqlite",
       path: "./switchyard.db",
       busyTimeoutMs: 5000,
-      synchronous: "full",
     });
     assert.equal(sqliteConfig("x.db").path, "x.db");
     assert.equal(storeConfigSchema.safeParse({ kind: "sqlite", file: "x.db" }).success, false);
