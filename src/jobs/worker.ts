@@ -270,13 +270,17 @@ export class JobWorker {
 
   /**
    * A delivery whose claim failed: done with it when the job finished (or is gone); back to the queue
-   * when another attempt holds a live lease (it comes again once that lease has ended, in case its worker died).
+   * when another attempt holds a live lease (it comes again once that lease has ended, in case its
+   * worker died); back to the queue shortly when the job became claimable since the claim (that
+   * lease ended in between). A message of a job that has not finished is never acknowledged here.
    */
   async #unclaimed(d: Delivery, id: string): Promise<void> {
     const job = await this.#d.store.jobs.get(id);
-    const held = job && !TERMINAL_STATUSES.has(job.status) ? heldFor(job, d, Date.now()) : 0;
-    if (held > 0) await this.#d.queue.nack(d, held);
-    else await this.#d.queue.ack(d);
+    if (!job || TERMINAL_STATUSES.has(job.status)) {
+      await this.#d.queue.ack(d);
+      return;
+    }
+    await this.#d.queue.nack(d, heldFor(job, d, Date.now()) || LEASE_MARGIN_MS);
   }
 
   /** Extends leases of running jobs and learns of cancels made in other processes. */
