@@ -6,11 +6,29 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { request } from "undici";
-import { configFor, startCli, startGateway, startSim, writeTempConfig } from "../helpers/proc.js";
+import {
+  configFor,
+  type Running,
+  startCli,
+  startGateway,
+  startSim,
+  writeTempConfig,
+} from "../helpers/proc.js";
 
-// A crash between writing a job and queueing it leaves a PENDING job on no queue. The runtime
-// re-publishes such jobs, so the job still runs.
-test("a PENDING job missing from the queue is re-published and runs", async () => {
+interface Accepted {
+  gw: Running;
+  sim: Running;
+  /** The gateway's SQLite file, to change behind its back. */
+  db: string;
+  id: string;
+  /** Starts a `switchyard worker` on the same config; stop it when done. */
+  worker(): Promise<Running>;
+  /** Polls the job until `done` holds for it (10 s at most) and returns what it last read. */
+  until<J extends { status: string }>(done: (job: J) => boolean): Promise<J>;
+}
+
+/** A gateway without workers (SQLite, leaseMs 500) that accepted one chat job; stopped after `body`. */
+async function withAcceptedJob(extra: Record<string, unknown>, body: (a: Accepted) => Promise<void>) {
   const sim = await startSim(["--model", "sim-small:instant"]);
   const db = join(mkdtempSync(join(tmpdir(), "switchyard-recover-")), "jobs.db");
   const config = {
@@ -27,61 +45,57 @@ test("a PENDING job missing from the queue is re-published and runs", async () =
       body: JSON.stringify({
         type: "chat.completion",
         request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
+        ...extra,
       }),
     });
     assert.equal(res.statusCode, 202);
     const { id } = (await res.body.json()) as { id: string };
+    await body({
+      gw,
+      sim,
+      db,
+      id,
+      worker: () => startCli(["worker", "--config", writeTempConfig(config)], "switchyard worker started"),
+      async until<J extends { status: string }>(done: (job: J) => boolean): Promise<J> {
+        let job = { status: "" } as J;
+        for (let i = 0; i < 100; i++) {
+          job = (await (await request(`${gw.url}/v1/jobs/${id}`)).body.json()) as J;
+          if (done(job)) break;
+          await sleep(100);
+        }
+        return job;
+      },
+    });
+  } finally {
+    await gw.stop();
+    await sim.stop();
+  }
+}
+
+// A crash between writing a job and queueing it leaves a PENDING job on no queue. The runtime
+// re-publishes such jobs, so the job still runs.
+test("a PENDING job missing from the queue is re-published and runs", async () => {
+  await withAcceptedJob({}, async ({ db, worker, until }) => {
     // What a crash right after the job row was written would leave: the row, no message.
     const raw = new Database(db);
     const removed = raw.prepare("DELETE FROM queue_messages").run().changes;
     raw.close();
     assert.equal(removed, 1);
     await sleep(600);
-    const worker = await startCli(
-      ["worker", "--config", writeTempConfig(config)],
-      "switchyard worker started",
-    );
+    const w = await worker();
     try {
-      let status = "";
-      for (let i = 0; i < 100 && status !== "SUCCESS"; i++) {
-        const r = await request(`${gw.url}/v1/jobs/${id}`);
-        status = ((await r.body.json()) as { status: string }).status;
-        if (status !== "SUCCESS") await sleep(100);
-      }
-      assert.equal(status, "SUCCESS");
+      const job = await until((j) => j.status === "SUCCESS");
+      assert.equal(job.status, "SUCCESS");
     } finally {
-      await worker.stop();
+      await w.stop();
     }
-  } finally {
-    await gw.stop();
-    await sim.stop();
-  }
+  });
 });
 
 // A worker that died mid-attempt on a job's last attempt leaves it RUNNING with a lapsed lease. The
 // next worker to get its message takes it over, sees no attempt left, and fails it without a call.
 test("a RUNNING job whose last attempt's worker died is failed, not run again", async () => {
-  const sim = await startSim(["--model", "sim-small:instant"]);
-  const db = join(mkdtempSync(join(tmpdir(), "switchyard-recover-")), "jobs.db");
-  const config = {
-    ...configFor(sim.url),
-    logging: { level: "warn" },
-    store: { path: db },
-    jobs: { workers: 0, leaseMs: 500 },
-  };
-  const gw = await startGateway(config);
-  try {
-    const res = await request(`${gw.url}/v1/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "chat.completion",
-        request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
-        max_attempts: 1,
-      }),
-    });
-    assert.equal(res.statusCode, 202);
-    const { id } = (await res.body.json()) as { id: string };
+  await withAcceptedJob({ max_attempts: 1 }, async ({ gw, sim, db, id, worker, until }) => {
     // What a worker killed during the job's only attempt leaves: RUNNING, attempt 1 of 1, its lease over.
     const raw = new Database(db);
     const changed = raw
@@ -92,21 +106,10 @@ test("a RUNNING job whose last attempt's worker died is failed, not run again", 
       .run(Date.now() - 2_000, Date.now() - 1_000, id).changes;
     raw.close();
     assert.equal(changed, 1);
-    const worker = await startCli(
-      ["worker", "--config", writeTempConfig(config)],
-      "switchyard worker started",
-    );
+    const w = await worker();
     try {
-      let job: { status: string; attempts: number; error: { code: string; message: string } | null } = {
-        status: "",
-        attempts: 0,
-        error: null,
-      };
-      for (let i = 0; i < 100 && job.status !== "FAILED"; i++) {
-        const r = await request(`${gw.url}/v1/jobs/${id}`);
-        job = (await r.body.json()) as typeof job;
-        if (job.status !== "FAILED") await sleep(100);
-      }
+      type Job = { status: string; error: { code: string; message: string } | null };
+      const job = await until<Job>((j) => j.status === "FAILED");
       assert.equal(job.status, "FAILED", JSON.stringify(job));
       assert.equal(job.error?.code, "internal_error");
       assert.match(job.error?.message ?? "", /attempts exhausted/);
@@ -119,10 +122,7 @@ test("a RUNNING job whose last attempt's worker died is failed, not run again", 
       const stats = await request(`${sim.url}/sim/stats`);
       assert.equal(((await stats.body.json()) as { requests: number }).requests, 0, "no upstream call");
     } finally {
-      await worker.stop();
+      await w.stop();
     }
-  } finally {
-    await gw.stop();
-    await sim.stop();
-  }
+  });
 });
