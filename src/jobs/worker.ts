@@ -95,6 +95,15 @@ export class JobWorker {
   }
 
   #start(d: Delivery): void {
+    if (this.#running.has(d.payload)) {
+      // Another copy of a job this worker is running (a redelivery, a re-publish): it must not take
+      // the running one's place here (its lease would no longer be extended). It waits in the queue
+      // until that lease could have ended, and then finds the job finished or still held.
+      this.#d.queue
+        .nack(d, this.#d.config.leaseMs + LEASE_MARGIN_MS)
+        .catch((err: unknown) => this.#d.logger.warn({ err, job: d.payload }, "returning a job copy failed"));
+      return;
+    }
     const ctx = new RequestContext({ requestId: d.payload });
     const entry: Running = { ctx, delivery: d, done: Promise.resolve() };
     this.#running.set(d.payload, entry);

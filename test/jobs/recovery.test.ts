@@ -126,3 +126,37 @@ test("a RUNNING job whose last attempt's worker died is failed, not run again", 
     }
   });
 });
+
+// A second copy of a job's message, taken by the worker that is running the job (a redelivery, a
+// re-publish), waits in the queue: the running attempt keeps its lease, and the job runs once.
+test("a copy of a running job's message delivered to the same worker does not run it twice", async () => {
+  await withAcceptedJob({}, async ({ sim, db, id, worker, until }) => {
+    await request(`${sim.url}/sim/faults`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ delayMs: 2_000 }),
+    }).then((r) => r.body.dump());
+    const raw = new Database(db);
+    const now = Date.now();
+    const copied = raw
+      .prepare(
+        `INSERT INTO queue_messages (queue, id, payload, priority, visible_at, enqueued_at)
+         SELECT queue, id || '.copy', payload, priority, ?, ? FROM queue_messages WHERE payload = ?`,
+      )
+      .run(now, now, id).changes;
+    raw.close();
+    assert.equal(copied, 1);
+    const w = await worker();
+    try {
+      const job = await until<{ status: string; attempts: number }>((j) => j.status === "SUCCESS");
+      assert.equal(job.status, "SUCCESS");
+      assert.equal(job.attempts, 1);
+      // Long enough for a copy that took over a lapsed lease (0.5 s) to have called the upstream again.
+      await sleep(1_000);
+      const stats = await request(`${sim.url}/sim/stats`);
+      assert.equal(((await stats.body.json()) as { requests: number }).requests, 1, "one upstream call");
+    } finally {
+      await w.stop();
+    }
+  });
+});
