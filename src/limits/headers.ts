@@ -38,18 +38,26 @@ function tightest(buckets: readonly BucketResult[], kind: "requests" | "tokens")
   return best;
 }
 
+/** The header names of each kind, built once (not per response). */
+const HEADER_NAMES = (["requests", "tokens"] as const).map((kind) => ({
+  kind,
+  limit: `x-ratelimit-limit-${kind}`,
+  remaining: `x-ratelimit-remaining-${kind}`,
+  reset: `x-ratelimit-reset-${kind}`,
+}));
+
 /**
  * `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` from the most constraining enforced
  * bucket of each kind (dry-run and budget buckets are not shown). Empty when nothing limits.
  */
 export function rateLimitHeaders(decision: Decision): Record<string, string> {
   const h: Record<string, string> = {};
-  for (const kind of ["requests", "tokens"] as const) {
+  for (const { kind, limit, remaining, reset } of HEADER_NAMES) {
     const b = tightest(decision.buckets, kind);
     if (!b) continue;
-    h[`x-ratelimit-limit-${kind}`] = String(b.limit);
-    h[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, b.remaining));
-    h[`x-ratelimit-reset-${kind}`] = formatDuration(b.resetMs);
+    h[limit] = String(b.limit);
+    h[remaining] = String(Math.max(0, b.remaining));
+    h[reset] = formatDuration(b.resetMs);
   }
   if (!decision.allowed) h["retry-after-ms"] = String(Math.max(1, Math.ceil(decision.retryAfterMs)));
   return h;

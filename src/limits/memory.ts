@@ -178,18 +178,34 @@ export class MemoryRateLimitStore implements RateLimitStore {
     e: Evaluation,
     now: number,
   ): BucketResult {
-    const base = { key: b.key, kind: b.kind, mode: b.mode, limit: b.capacity, charged, fits: e.fits };
+    // Object literals, not spreads: this runs for every bucket of every limited request.
     if (b.refill.type === "rate") {
       const level = s.level + charged * b.refill.periodMs;
       if (charged > 0) this.#writeRate(b.key, level, now, b.capacity);
-      return { ...base, ...rateView(level, b.capacity, b.refill.periodMs), waitMs: e.waitMs };
+      const view = rateView(level, b.capacity, b.refill.periodMs);
+      return {
+        key: b.key,
+        kind: b.kind,
+        mode: b.mode,
+        limit: b.capacity,
+        remaining: view.remaining,
+        resetMs: view.resetMs,
+        charged,
+        fits: e.fits,
+        waitMs: e.waitMs,
+      };
     }
     const used = s.level + charged;
     if (charged > 0) this.#put(b.key, { t: "window", used, startMs: s.startMs, expiresAtMs: s.endMs });
     return {
-      ...base,
+      key: b.key,
+      kind: b.kind,
+      mode: b.mode,
+      limit: b.capacity,
       remaining: b.capacity - used,
       resetMs: s.endMs - now,
+      charged,
+      fits: e.fits,
       waitMs: e.waitMs,
       windowStartMs: s.startMs,
     };
