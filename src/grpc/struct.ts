@@ -1,4 +1,6 @@
 /** JSON values ↔ `google.protobuf.Struct` / `Value` / `Timestamp`, in proto-loader's object form. */
+
+import { GatewayError } from "../core/errors.js";
 import type { Struct, Struct__Output } from "./generated/google/protobuf/Struct.js";
 import type { Timestamp, Timestamp__Output } from "./generated/google/protobuf/Timestamp.js";
 import type { Value, Value__Output } from "./generated/google/protobuf/Value.js";
@@ -7,8 +9,17 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 const MAX_DEPTH = 64;
 
+/** A client's Struct nested past MAX_DEPTH: a bad request (INVALID_ARGUMENT), not a server fault. */
 function tooDeep(): Error {
-  return new RangeError(`a Struct nests deeper than ${MAX_DEPTH} levels`);
+  return new GatewayError("invalid_request", `A Struct nests deeper than ${MAX_DEPTH} levels.`);
+}
+
+/** An answer (an upstream's JSON, a pipeline's output) nested too deep to send as a Value. */
+function answerTooDeep(): Error {
+  return new GatewayError(
+    "upstream_bad_response",
+    `The answer nests deeper than ${MAX_DEPTH} levels and cannot be sent as a protobuf Value.`,
+  );
 }
 
 /** A protobuf Value as the JSON value it stands for. */
@@ -42,7 +53,7 @@ export function fromStruct(s: Struct__Output | undefined, depth = 0): { [key: st
 
 /** A JSON value (as parsed from an upstream answer) as a protobuf Value. */
 export function toValue(v: unknown, depth = 0): Value {
-  if (depth > MAX_DEPTH) throw tooDeep();
+  if (depth > MAX_DEPTH) throw answerTooDeep();
   if (v === null || v === undefined) return { nullValue: "NULL_VALUE" };
   switch (typeof v) {
     case "number":

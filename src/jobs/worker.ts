@@ -128,7 +128,8 @@ export class JobWorker {
       return;
     }
     if (job.attempts > job.attemptLimit) {
-      // Its attempts ran out with a worker that stopped mid-attempt: the job fails, it does not run again.
+      // Its attempts ran out with a worker that stopped mid-attempt: the job fails, it does not run
+      // again. The claim counted one attempt more; the error names the last attempt that started.
       await this.#end(
         d,
         { ...job, attempts: job.attempts - 1 },

@@ -1,8 +1,9 @@
 /**
  * The Redis `RateLimitStore` (distributed profile): every method is one round trip (a Lua script
  * by EVALSHA, falling back to EVAL when Redis lost its script cache), and settlements ride along
- * with the next decision's script; Redis `TIME` is the clock, and every key carries a TTL. When Redis cannot be reached a call rejects at once (no offline queue)
- * or after `commandTimeoutMs` with `rate_limit_store_unavailable`; the client keeps reconnecting
+ * with the next decision's script; Redis `TIME` is the clock, and every key carries a TTL. When
+ * Redis cannot be reached a call rejects at once (no offline queue) or after `commandTimeoutMs`
+ * with `rate_limit_store_unavailable`; the client keeps reconnecting
  * in the background, so calls succeed again as soon as Redis is back.
  */
 import { randomUUID } from "node:crypto";

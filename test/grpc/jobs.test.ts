@@ -102,6 +102,13 @@ describe("gRPC Jobs", () => {
     const bad = await c.submit({ pipeline: { name: "echo", input: tooLong } });
     assert.equal(bad.error?.code, status.INVALID_ARGUMENT, bad.error?.details);
     assert.equal(trailer(bad.error, "x-switchyard-error-code"), "invalid_request");
+    // A Struct nested past the gateway's limit (64 Struct and Value levels; 33 objects here, within
+    // what protobuf itself carries) is the client's error, not an INTERNAL one.
+    let deep: Record<string, unknown> = { stringValue: "bottom" };
+    for (let i = 0; i < 33; i++) deep = { structValue: { fields: { d: deep } } };
+    const nested = await c.submit({ pipeline: { name: "echo", input: { fields: { q: deep } } } });
+    assert.equal(nested.error?.code, status.INVALID_ARGUMENT, `${nested.error?.details}`);
+    assert.match(nested.error?.details ?? "", /nests deeper than 64/);
     const none = await c.submit({});
     assert.equal(none.error?.code, status.INVALID_ARGUMENT);
     assert.match(none.error?.details ?? "", /'pipeline'/);
