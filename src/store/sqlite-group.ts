@@ -1,3 +1,5 @@
+import { closeSync, fdatasync, fsyncSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import type Database from "better-sqlite3";
 
 interface Pending {
@@ -7,6 +9,20 @@ interface Pending {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A committed group waiting for the disk sync that makes it durable. */
+interface Waiter {
+  batch: Pending[];
+  outcomes: Outcome[];
+}
+
+/** Options of a group commit on a file database with `synchronous=FULL` durability. */
+export interface BackgroundSync {
+  /** The database's write-ahead log (`<file>-wal`). */
+  walPath: string;
+  /** Flushes `fd` to disk (default `fs.fdatasync`); tests pass their own to observe or fail it. */
+  datasync?: (fd: number, done: (err: Error | null) => void) => void;
+}
 
 /**
  * Group commit for one SQLite connection. Writes asked for in the same turn of the event loop run
@@ -18,18 +34,32 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * The group first runs all writes back to back. Only when one of them throws is the transaction
  * rolled back and the group run again with each write in its own savepoint, so that the failing
  * write is undone alone: failures are rare, and a savepoint per write costs as much as the write.
+ *
+ * With `background` (a file database whose connection runs `synchronous=FULL`), a group commits
+ * with `synchronous=NORMAL` (the log is written, not yet synced) and its callers are answered
+ * after an `fdatasync` of the log on libuv's thread pool: the same durability as FULL, without
+ * stopping the event loop for the disk. One sync runs at a time; groups committed while it runs
+ * share the next one. Writes outside groups on the connection keep FULL.
  */
 export class GroupCommit {
   readonly #db: Database.Database;
   readonly #maxOps: number;
   readonly #sql: ReturnType<typeof control>;
+  readonly #background: Required<BackgroundSync> | undefined;
   #pending: Pending[] = [];
   #scheduled = false;
+  /** Committed groups that wait for the next sync (one runs at a time). */
+  #unsynced: Waiter[] = [];
+  #syncing = false;
+  #walFd: number | undefined;
+  #closed = false;
 
-  constructor(db: Database.Database, opts: { maxOps?: number } = {}) {
+  constructor(db: Database.Database, opts: { maxOps?: number; background?: BackgroundSync } = {}) {
     this.#db = db;
     this.#maxOps = opts.maxOps ?? 256;
     this.#sql = control(db);
+    const bg = opts.background;
+    this.#background = bg && { walPath: bg.walPath, datasync: bg.datasync ?? fdatasync };
   }
 
   /** Runs `fn` (synchronous statements) in the next group; resolves with its result once committed. */
@@ -50,19 +80,75 @@ export class GroupCommit {
     if (batch.length === 0) return;
     this.#pending = [];
     let outcomes: Outcome[];
+    const bg = this.#background !== undefined;
     try {
       if (!this.#db.open) throw new TypeError("The database connection is not open");
-      outcomes = this.#commit(batch, false) ?? (this.#commit(batch, true) as Outcome[]);
+      if (bg) this.#sql.syncNormal.run();
+      try {
+        outcomes = this.#commit(batch, false) ?? (this.#commit(batch, true) as Outcome[]);
+      } finally {
+        if (bg && this.#db.open) this.#sql.syncFull.run();
+      }
     } catch (err) {
       // BEGIN or COMMIT failed (e.g. the lock stayed busy past busy_timeout): nothing was written.
       for (const p of batch) p.reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const o = outcomes[i] as Outcome;
-      if (o.ok) batch[i]!.resolve(o.value);
-      else batch[i]!.reject(o.error);
+    if (!bg) {
+      settle(batch, outcomes);
+      return;
     }
+    this.#unsynced.push({ batch, outcomes });
+    if (!this.#syncing) this.#sync();
+  }
+
+  /** Syncs the log for every group committed so far; the groups committed meanwhile wait for the next. */
+  #sync(): void {
+    const bg = this.#background as Required<BackgroundSync>;
+    const waiting = this.#unsynced;
+    this.#unsynced = [];
+    this.#syncing = true;
+    const done = (err: Error | null) => {
+      for (const w of waiting) {
+        if (err === null) settle(w.batch, w.outcomes);
+        else for (const p of w.batch) p.reject(err);
+      }
+      this.#syncing = false;
+      if (this.#unsynced.length > 0) this.#sync();
+      else if (this.#closed) this.#closeWal();
+    };
+    let fd = this.#walFd;
+    if (fd === undefined) {
+      try {
+        fd = openSync(bg.walPath, "r");
+        // The log may be new since the file was last closed: make its directory entry durable too,
+        // as SQLite does on the first sync of a new log.
+        const dir = openSync(dirname(bg.walPath), "r");
+        try {
+          fsyncSync(dir);
+        } finally {
+          closeSync(dir);
+        }
+      } catch (err) {
+        if (fd !== undefined) closeSync(fd);
+        done(err as Error);
+        return;
+      }
+      this.#walFd = fd;
+    }
+    bg.datasync(fd, done);
+  }
+
+  /** Closes the log's descriptor once no sync runs; call when the connection closes. */
+  close(): void {
+    this.#closed = true;
+    if (!this.#syncing) this.#closeWal();
+  }
+
+  #closeWal(): void {
+    if (this.#walFd === undefined) return;
+    closeSync(this.#walFd);
+    this.#walFd = undefined;
   }
 
   /**
@@ -110,8 +196,18 @@ export class GroupCommit {
   }
 }
 
+function settle(batch: Pending[], outcomes: Outcome[]): void {
+  for (let i = 0; i < batch.length; i++) {
+    const o = outcomes[i] as Outcome;
+    if (o.ok) batch[i]!.resolve(o.value);
+    else batch[i]!.reject(o.error);
+  }
+}
+
 function control(db: Database.Database) {
   return {
+    syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
+    syncFull: db.prepare("PRAGMA synchronous = FULL"),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),

@@ -116,7 +116,10 @@ export function acquireSqliteDatabase(cfg: SqliteStoreConfig): SqliteHandle {
   if (!entry?.db.open) {
     const opened = openSqliteDatabase(cfg);
     applied = opened.applied;
-    entry = { db: opened.db, group: new GroupCommit(opened.db), refs: 0 };
+    // With synchronous=FULL, groups sync the log on the thread pool (see sqlite-group.ts).
+    const background =
+      key !== undefined && cfg.synchronous !== "normal" ? { walPath: `${key}-wal` } : undefined;
+    entry = { db: opened.db, group: new GroupCommit(opened.db, { background }), refs: 0 };
     if (key !== undefined) sharedFiles.set(key, entry);
   }
   const held = entry;
@@ -132,6 +135,7 @@ export function acquireSqliteDatabase(cfg: SqliteStoreConfig): SqliteHandle {
       held.refs--;
       if (held.refs > 0) return;
       if (key !== undefined && sharedFiles.get(key) === held) sharedFiles.delete(key);
+      held.group.close();
       if (held.db.open) held.db.close();
     },
   };

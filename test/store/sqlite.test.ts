@@ -218,6 +218,109 @@ describe("sqlite group commit", () => {
   });
 });
 
+describe("sqlite group commit, log synced in the background", () => {
+  type Datasync = (fd: number, done: (err: Error | null) => void) => void;
+  /** A WAL file database whose group commit syncs the log with `datasync` (the real one by default). */
+  const open = (datasync?: Datasync) => {
+    const path = join(dir, `bg${++n}.db`);
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+    const insert = db.prepare("INSERT INTO t (k, v) VALUES (?, ?)");
+    const keys = () => db.prepare("SELECT k FROM t ORDER BY k").all();
+    const group = new GroupCommit(db, { background: { walPath: `${path}-wal`, datasync } });
+    return { db, group, insert, keys };
+  };
+  /** A datasync completed by the test: `syncs` holds the completion of each call made so far. */
+  const manual = () => {
+    const syncs: Array<(err: Error | null) => void> = [];
+    const datasync: Datasync = (_fd, done) => void syncs.push(done);
+    return { syncs, datasync };
+  };
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  test("a write is answered only after the log is synced; other writes on the connection stay FULL", async () => {
+    const m = manual();
+    const { db, group, insert, keys } = open(m.datasync);
+    let answered = false;
+    const write = group
+      .run(() => insert.run("a", 1).changes)
+      .then((v) => {
+        answered = true;
+        return v;
+      });
+    await turn();
+    await turn();
+    assert.equal(m.syncs.length, 1, "one sync, started after the commit");
+    assert.equal(answered, false, "no answer before the sync completes");
+    assert.deepEqual(keys(), [{ k: "a" }], "committed meanwhile");
+    assert.equal(db.pragma("synchronous", { simple: true }), 2, "FULL outside groups");
+    m.syncs[0]?.(null);
+    assert.equal(await write, 1);
+    group.close();
+    db.close();
+  });
+
+  test("groups committed while a sync runs share the next one", async () => {
+    const m = manual();
+    const { db, group, insert, keys } = open(m.datasync);
+    const first = group.run(() => insert.run("a", 1).changes);
+    await turn();
+    assert.equal(m.syncs.length, 1);
+    // Three more groups (one per turn) while the first sync is still running.
+    const later: Promise<number>[] = [];
+    for (const k of ["b", "c", "d"]) {
+      later.push(group.run(() => insert.run(k, 1).changes));
+      await turn();
+    }
+    assert.equal(m.syncs.length, 1, "no second sync while one runs");
+    assert.equal(keys().length, 4, "all four groups committed");
+    m.syncs[0]?.(null);
+    assert.equal(await first, 1);
+    await turn();
+    assert.equal(m.syncs.length, 2, "one sync for the three waiting groups");
+    let settled = 0;
+    for (const p of later) void p.then(() => settled++);
+    await turn();
+    assert.equal(settled, 0, "they wait for their own sync");
+    m.syncs[1]?.(null);
+    assert.deepEqual(await Promise.all(later), [1, 1, 1]);
+    group.close();
+    db.close();
+  });
+
+  test("a failed sync fails the writes it was to make durable; the next group syncs again", async () => {
+    const m = manual();
+    const { db, group, insert } = open(m.datasync);
+    const lost = group.run(() => insert.run("a", 1).changes);
+    await turn();
+    m.syncs[0]?.(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await assert.rejects(lost, /EIO/);
+    const next = group.run(() => insert.run("b", 1).changes);
+    await turn();
+    assert.equal(m.syncs.length, 2);
+    m.syncs[1]?.(null);
+    assert.equal(await next, 1);
+    group.close();
+    db.close();
+  });
+
+  test("with the real fdatasync, concurrent writes resolve and survive a reopen", async () => {
+    const { db, group, insert } = open();
+    const n = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => group.run(() => insert.run(`k${i}`, i).changes)),
+    );
+    assert.equal(n.length, 50);
+    const file = db.name;
+    group.close();
+    db.close();
+    const again = new Database(file, { readonly: true });
+    assert.equal((again.prepare("SELECT COUNT(*) AS c FROM t").get() as { c: number }).c, 50);
+    again.close();
+  });
+});
+
 test("store.synchronous: full by default, normal when asked; nothing else is accepted", () => {
   const open = (extra: Record<string, unknown>) => {
     const { db } = openSqliteDatabase(
