@@ -3,7 +3,7 @@
  *   load-driver.ts open-loop --port N --rate R --seconds S [--warmup S] --body JSON
  *   load-driver.ts stream --port N --concurrency C --seconds S --itl MS --max-tokens N
  *   load-driver.ts affinity --port N --prompts P --rounds R --repeats K
- *   load-driver.ts jobs --port N --count N --concurrency C --body JSON --seconds TIMEOUT
+ *   load-driver.ts jobs --port N --count N --concurrency C --body JSON --seconds TIMEOUT [--warmup S]
  *   load-driver.ts redis-ping --port N --count N
  * Prints one JSON line with the result.
  */
@@ -74,6 +74,7 @@ async function main(): Promise<unknown> {
       concurrency: num("concurrency", values.concurrency),
       body: values.body ?? "{}",
       timeoutSeconds: num("seconds", values.seconds),
+      warmupSeconds: Number(values.warmup) || 0,
     });
   }
   if (mode === "redis-ping") return runRedisPing(port, num("count", values.count));

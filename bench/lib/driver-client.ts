@@ -106,13 +106,16 @@ export interface JobsRun {
   concurrency: number;
   body: string;
   timeoutSeconds: number;
+  warmupSeconds: number;
 }
 
 export async function jobsEndToEnd(root: string, pinning: Pinning, run: JobsRun): Promise<JobsResult> {
   const args = ["jobs", "--port", String(run.port), "--count", String(run.count)];
   args.push("--concurrency", String(run.concurrency), "--body", run.body);
-  args.push("--seconds", String(run.timeoutSeconds));
-  return (await runDriver(root, pinning, args, run.timeoutSeconds)) as JobsResult;
+  args.push("--seconds", String(run.timeoutSeconds), "--warmup", String(run.warmupSeconds));
+  // The warm-up's last batch may run up to its own timeout past the warm-up time.
+  const limit = 2 * run.timeoutSeconds + run.warmupSeconds;
+  return (await runDriver(root, pinning, args, limit)) as JobsResult;
 }
 
 /** Sequential PINGs through ioredis from a Node child on `cpu` (the gateway's CPU: its path to Redis). */

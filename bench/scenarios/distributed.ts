@@ -182,6 +182,7 @@ async function endToEnd(
       count,
       concurrency: CLIENTS,
       body: JOB_BODY,
+      warmupSeconds: ctx.opts.warmupSeconds,
       timeoutSeconds: 25,
     });
   } finally {
@@ -283,7 +284,7 @@ export async function runDistributedScenario(ctx: ScenarioContext): Promise<Scen
       notes: [
         `Submissions: wrk c16 on POST /v1/jobs, ${short.opts.seconds}s after a ${ctx.opts.warmupSeconds}s warm-up, one gateway per queue (\`workers: 0\`), interleaved.`,
         `End to end: per queue a gateway and ${WORKERS} \`switchyard worker\` processes (${CONCURRENCY} jobs at once each) on fresh state;`,
-        `${count} jobs from ${CLIENTS} clients (after a small warm-up batch); the sim answers after ${UPSTREAM_DELAY_MS} ms, so the upstream ceiling is ${CEILING} jobs/s.`,
+        `${count} jobs from ${CLIENTS} clients (after ${ctx.opts.warmupSeconds}s of warm-up batches); the sim answers after ${UPSTREAM_DELAY_MS} ms, so the upstream ceiling is ${CEILING} jobs/s.`,
         `Durable settings: SQLite WAL synchronous=FULL, NATS file storage with sync_interval: always, Redis appendfsync always, nsqd --mem-queue-size=0 --sync-every=1 (temp folders on ${fsType(b.scratch)}).`,
         "Kafka: one KRaft node (384 MB heap), acks=all from an idempotent producer; Kafka does not fsync each write (its durability comes from replication). Kafka and nsqd are not pinned to the load CPU.",
         "PostgreSQL runs with fsync=off (a test server): its commits cost no disk flush here, unlike a production server.",

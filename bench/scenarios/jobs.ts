@@ -110,9 +110,10 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
       count: ctx.opts.jobs,
       concurrency: CLIENTS,
       body: JOB_BODY,
+      warmupSeconds: ctx.opts.warmupSeconds,
       timeoutSeconds,
     });
-    // Over the whole driver run (warm-up batch and the final paging included): a rough figure.
+    // Over the whole driver run (warm-up batches and the final paging included): a rough figure.
     const e2eCpuBusy = (cpuTimeUs(worker.pid) - cpuBefore) / ((performance.now() - wallBefore) * 1000);
     await stopOne(worker);
     // For operators: the same run with `store.synchronous: normal` (not a target; see docs/jobs.md).
@@ -128,6 +129,7 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
       count: ctx.opts.jobs,
       concurrency: CLIENTS,
       body: JOB_BODY,
+      warmupSeconds: ctx.opts.warmupSeconds,
       timeoutSeconds,
     });
     const s = figures.get("sync") as WrkFigures;
@@ -138,7 +140,7 @@ export async function runJobsScenario(ctx: ScenarioContext): Promise<ScenarioRes
       notes: [
         `One instant sim; gateways on the test CPU with the SQLite store in ${fsType(acceptDir)} temp folders (WAL, synchronous=FULL).`,
         `Submissions and the sync path: wrk, ${ctx.opts.rounds} interleaved rounds of ${ctx.opts.seconds}s at c16 against a gateway with \`workers: 0\`.`,
-        `End to end: ${ctx.opts.jobs} jobs (after a small unreported warm-up batch) submitted by ${CLIENTS} clients to a gateway with`,
+        `End to end: ${ctx.opts.jobs} jobs (after ${ctx.opts.warmupSeconds}s of unreported warm-up batches) submitted by ${CLIENTS} clients to a gateway with`,
         `${WORKERS} in-process workers; completed/s = SUCCESS jobs ÷ (last finished_at − first submission).`,
         "Then the same end-to-end run on a fresh gateway with `store.synchronous: normal`, for comparison only.",
       ],
