@@ -5,14 +5,23 @@ const POOL_SIZE = 8192;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
-function randomHex(bytes: number): string {
+function randomString(bytes: number, encoding: "hex" | "base64url"): string {
   if (offset + bytes > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  const hex = pool.toString("hex", offset, offset + bytes);
+  const s = pool.toString(encoding, offset, offset + bytes);
   offset += bytes;
-  return hex;
+  return s;
+}
+
+function randomHex(bytes: number): string {
+  return randomString(bytes, "hex");
+}
+
+/** 12 random bytes, base64url: the lease id (fencing token) of one delivery of a queued message. */
+export function newLeaseId(): string {
+  return randomString(12, "base64url");
 }
 
 /** 16 random bytes as 32 hex digits (a W3C trace id); never all zeros. */

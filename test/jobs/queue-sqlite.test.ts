@@ -58,3 +58,28 @@ test("a store and a queue on one SQLite file commit together: a job row and its 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("taken one at a time (a worker with one free slot), messages come in the same order as in a batch", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-queue-"));
+  const queue = openSqliteQueue({ kind: "sqlite", path: join(dir, "one.db"), busyTimeoutMs: 5_000 });
+  try {
+    const now = Date.now();
+    await queue.publish("low", "l", { priority: 0, notBefore: now - 50 });
+    await queue.publish("high-late", "hl", { priority: 5, notBefore: now - 10 });
+    await queue.publish("high-early", "he", { priority: 5, notBefore: now - 20 });
+    await queue.publish("low-2", "l2", { priority: 0, notBefore: now - 50 });
+    await queue.publish("future", "f", { priority: 9, notBefore: now + 60_000 });
+    const taken: string[] = [];
+    for (;;) {
+      const got = await queue.receive({ max: 1, leaseMs: 5_000, waitMs: 0 });
+      if (got.length === 0) break;
+      assert.equal(got.length, 1);
+      assert.equal(got[0]?.deliveries, 1);
+      taken.push(got[0]?.id ?? "");
+    }
+    assert.deepEqual(taken, ["high-early", "high-late", "low", "low-2"]);
+  } finally {
+    await queue.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

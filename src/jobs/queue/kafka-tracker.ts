@@ -6,7 +6,7 @@
  * duplicate). The offset it may commit for a partition is that of its first message not yet done:
  * a message is never committed past before it is settled.
  */
-import { randomBytes } from "node:crypto";
+import { newLeaseId } from "../../core/ids.js";
 
 export interface Fetched {
   readonly topic: string;
@@ -113,7 +113,7 @@ export class Tracker {
       this.#ready.delete(e);
       e.state = "leased";
       e.count++;
-      e.leaseId = randomBytes(12).toString("base64url");
+      e.leaseId = newLeaseId();
       e.until = now + leaseMs;
       this.#leases.set(e.leaseId, e);
     }

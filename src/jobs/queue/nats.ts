@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -10,6 +10,7 @@ import {
 } from "@nats-io/jetstream";
 import { headers, type Msg, nanos, type Subscription } from "@nats-io/transport-node";
 import { GatewayError } from "../../core/errors.js";
+import { newLeaseId } from "../../core/ids.js";
 import type { NatsQueueConfig } from "./nats-config.js";
 import { H, headerNumber as num, readDeadLetters, readStats } from "./nats-inspect.js";
 import { LeaseTable } from "./nats-leases.js";
@@ -230,7 +231,7 @@ export class NatsQueue implements Queue {
       this.#wakeLater(delay);
       return undefined;
     }
-    const leaseId = randomBytes(12).toString("base64url");
+    const leaseId = newLeaseId();
     this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
     const delivery: Delivery = Object.freeze({
       id: h?.get(H.id) || `seq:${info.seq}`,

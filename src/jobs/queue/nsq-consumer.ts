@@ -5,8 +5,9 @@
  * a handle that asked for it. A receive first reads `/stats` and asks each connection for what is
  * queued there now (highest class first), then, when nothing was, opens RDY and waits for a push.
  */
-import { randomBytes } from "node:crypto";
+
 import type { Message } from "nsqjs";
+import { newLeaseId } from "../../core/ids.js";
 import type { NsqdNode, NsqQueueConfig } from "./nsq-config.js";
 import { ConsumerConn } from "./nsq-conn.js";
 import { decodeEnvelope } from "./nsq-envelope.js";
@@ -206,7 +207,7 @@ export class NsqConsumer {
       : max > 0 && msg.attempts > max
         ? `max_attempts: delivered ${msg.attempts - 1} times without being settled (maxAttempts ${max})`
         : undefined;
-    const leaseId = randomBytes(12).toString("base64url");
+    const leaseId = newLeaseId();
     this.#leases.add(leaseId, held, leaseMs);
     const delivery: Delivery = Object.freeze({
       id: held.env.id,

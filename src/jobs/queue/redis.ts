@@ -14,6 +14,7 @@ import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
 import { GatewayError } from "../../core/errors.js";
+import { newLeaseId } from "../../core/ids.js";
 import {
   evalScript,
   failFastOptions,
@@ -164,7 +165,7 @@ export class RedisQueue implements Queue {
 
   async #claim(max: number, leaseMs: number): Promise<{ got: Delivery[]; nextInMs: number }> {
     const k = this.#k;
-    const leaseBase = randomBytes(12).toString("base64url");
+    const leaseBase = newLeaseId();
     const out = (await this.#eval(
       RECEIVE,
       [k.sched, k.prios, k.leases],

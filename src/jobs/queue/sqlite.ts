@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
+import { newLeaseId } from "../../core/ids.js";
 import type { SqliteStoreConfig } from "../../store/config.js";
 import { acquireSqliteDatabase, type SqliteHandle } from "../../store/sqlite.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
@@ -150,10 +150,6 @@ export class SqliteQueue implements Queue {
   }
 }
 
-function newLeaseId(): string {
-  return randomBytes(12).toString("base64url");
-}
-
 function prepare(db: Database.Database) {
   const lease = "queue = ? AND id = ? AND lease_id = ? AND dead = 0";
   // The UPDATE … RETURNING gives rows in table order, so the picking SELECT (same transaction)
@@ -167,12 +163,23 @@ function prepare(db: Database.Database) {
      WHERE seq IN (SELECT value FROM json_each(?))
      RETURNING seq, id, payload, priority, deliveries, lease_id`,
   );
+  // One message (a worker with one free slot, the common case): one statement, no ordering step.
+  const claimOne = db.prepare<[string, number, string, number], ClaimRow & { seq: number }>(
+    `UPDATE queue_messages SET lease_id = ?, deliveries = deliveries + 1, visible_at = ?
+     WHERE seq = (SELECT seq FROM queue_messages WHERE queue = ? AND dead = 0 AND visible_at <= ?
+                  ORDER BY priority DESC, visible_at, seq LIMIT 1)
+     RETURNING seq, id, payload, priority, deliveries, lease_id`,
+  );
   return {
     publish: db.prepare(
       `INSERT INTO queue_messages (queue, id, payload, priority, visible_at, enqueued_at)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
     ),
     claimTx: db.transaction((queue: string, now: number, max: number, leaseId: string, until: number) => {
+      if (max === 1) {
+        const row = claimOne.get(leaseId, until, queue, now);
+        return row ? [row] : [];
+      }
       const seqs = pick.all(queue, now, max).map((r) => r.seq);
       if (seqs.length === 0) return [];
       const rows = claim.all(leaseId, until, JSON.stringify(seqs));
