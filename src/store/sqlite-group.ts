@@ -6,6 +6,8 @@ interface Pending {
   fn: () => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Answered after the disk sync (false: at the commit). */
+  durable: boolean;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -62,10 +64,16 @@ export class GroupCommit {
     this.#background = bg && { walPath: bg.walPath, datasync: bg.datasync ?? fdatasync };
   }
 
-  /** Runs `fn` (synchronous statements) in the next group; resolves with its result once committed. */
-  run<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` (synchronous statements) in the next group; resolves with its result once committed
+   * and on disk. With `durable: false` it resolves at the commit (visible to every connection), before
+   * the sync: for a write whose loss in an OS crash is harmless because whatever depends on it is
+   * written durably later (the log is synced in order, so a later durable write makes it durable too).
+   */
+  run<T>(fn: () => T, opts?: { durable?: boolean }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      const durable = opts?.durable !== false;
+      this.#pending.push({ fn, resolve: resolve as (v: unknown) => void, reject, durable });
       if (this.#pending.length >= this.#maxOps) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
@@ -98,7 +106,9 @@ export class GroupCommit {
       settle(batch, outcomes);
       return;
     }
-    this.#unsynced.push({ batch, outcomes });
+    const waiting = splitDurable(batch, outcomes);
+    if (waiting === undefined) return;
+    this.#unsynced.push(waiting);
     if (!this.#syncing) this.#sync();
   }
 
@@ -194,6 +204,21 @@ export class GroupCommit {
   #rollback(): void {
     if (this.#db.inTransaction) this.#sql.rollback.run();
   }
+}
+
+/** Answers the writes that need no sync at once; returns the rest (undefined when none is left). */
+function splitDurable(batch: Pending[], outcomes: Outcome[]): Waiter | undefined {
+  const rest: Waiter = { batch: [], outcomes: [] };
+  for (let i = 0; i < batch.length; i++) {
+    const p = batch[i] as Pending;
+    const o = outcomes[i] as Outcome;
+    if (!p.durable) settle([p], [o]);
+    else {
+      rest.batch.push(p);
+      rest.outcomes.push(o);
+    }
+  }
+  return rest.batch.length === 0 ? undefined : rest;
 }
 
 function settle(batch: Pending[], outcomes: Outcome[]): void {

@@ -87,7 +87,12 @@ export class SqliteJobRepository implements JobRepository {
   }
 
   async claim(id: string, token: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
-    const row = await this.#group.run(() => this.#stmts.claim.get(token, leaseUntil, now, now, id, now));
+    // Answered at the commit, before the disk sync: a process that dies mid-attempt has written the
+    // claim (and its attempt count) to the log already; only an OS crash can undo an unsynced claim,
+    // and then the job runs again, as any at-least-once delivery may. The result is synced.
+    const row = await this.#group.run(() => this.#stmts.claim.get(token, leaseUntil, now, now, id, now), {
+      durable: false,
+    });
     return row && toRecord(row);
   }
 

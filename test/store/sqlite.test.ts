@@ -290,6 +290,29 @@ describe("sqlite group commit, log synced in the background", () => {
     db.close();
   });
 
+  test("a write that needs no sync (durable: false) is answered at the commit; alone it starts no sync", async () => {
+    const m = manual();
+    const { db, group, insert, keys } = open(m.datasync);
+    assert.equal(await group.run(() => insert.run("lease", 1).changes, { durable: false }), 1);
+    assert.equal(m.syncs.length, 0, "no sync for a group without durable writes");
+    assert.deepEqual(keys(), [{ k: "lease" }]);
+    // In a group with a durable write: answered first, the durable one after the sync.
+    let durableDone = false;
+    const durable = group
+      .run(() => insert.run("claim", 1).changes)
+      .then(() => {
+        durableDone = true;
+      });
+    const quick = group.run(() => insert.run("lease2", 1).changes, { durable: false });
+    assert.equal(await quick, 1);
+    assert.equal(durableDone, false);
+    assert.equal(m.syncs.length, 1);
+    m.syncs[0]?.(null);
+    await durable;
+    group.close();
+    db.close();
+  });
+
   test("a failed sync fails the writes it was to make durable; the next group syncs again", async () => {
     const m = manual();
     const { db, group, insert } = open(m.datasync);
