@@ -1,6 +1,7 @@
 import { closeSync, fdatasync, fsyncSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
+import { GatewayError } from "../core/errors.js";
 
 interface Pending {
   fn: () => unknown;
@@ -119,9 +120,10 @@ export class GroupCommit {
     this.#unsynced = [];
     this.#syncing = true;
     const done = (err: Error | null) => {
+      const failed = err && syncFailed(err);
       for (const w of waiting) {
-        if (err === null) settle(w.batch, w.outcomes);
-        else for (const p of w.batch) p.reject(err);
+        if (failed) for (const p of w.batch) p.reject(failed);
+        else settle(w.batch, w.outcomes);
       }
       this.#syncing = false;
       if (this.#unsynced.length > 0) this.#sync();
@@ -212,13 +214,30 @@ function splitDurable(batch: Pending[], outcomes: Outcome[]): Waiter | undefined
   for (let i = 0; i < batch.length; i++) {
     const p = batch[i] as Pending;
     const o = outcomes[i] as Outcome;
-    if (!p.durable) settle([p], [o]);
-    else {
+    if (!p.durable) {
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    } else {
       rest.batch.push(p);
       rest.outcomes.push(o);
     }
   }
   return rest.batch.length === 0 ? undefined : rest;
+}
+
+/**
+ * A log that could not be synced: the writes it held are committed but may not be on disk, so their
+ * callers get a 503 they may retry (with an idempotency key, a retried submission finds its job).
+ */
+function syncFailed(err: Error): GatewayError {
+  return new GatewayError(
+    "store_unavailable",
+    `The store (SQLite) could not sync its log to disk: ${err.message}`,
+    {
+      cause: err,
+      retryAfterSeconds: 1,
+    },
+  );
 }
 
 function settle(batch: Pending[], outcomes: Outcome[]): void {

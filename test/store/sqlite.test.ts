@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
+import { GatewayError } from "../../src/core/errors.js";
 import { createStore, type SqliteStoreConfig, storeConfigSchema } from "../../src/store/index.js";
 import {
   openSqliteDatabase,
@@ -319,7 +320,13 @@ describe("sqlite group commit, log synced in the background", () => {
     const lost = group.run(() => insert.run("a", 1).changes);
     await turn();
     m.syncs[0]?.(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
-    await assert.rejects(lost, /EIO/);
+    // A 503 the client may retry, naming the disk error; never a bare 500.
+    await assert.rejects(lost, (err: unknown) => {
+      assert.ok(err instanceof GatewayError);
+      assert.equal(err.code, "store_unavailable");
+      assert.match(err.message, /SQLite\) could not sync its log to disk: EIO/);
+      return true;
+    });
     const next = group.run(() => insert.run("b", 1).changes);
     await turn();
     assert.equal(m.syncs.length, 2);
