@@ -42,8 +42,12 @@ export interface AuthHeaders {
 
 export interface Authenticator {
   readonly mode: AuthMode;
-  /** The caller's principal, or throws `invalid_api_key` (401) / `auth_unavailable` (503). */
-  authenticate(headers: AuthHeaders): Promise<Principal>;
+  /**
+   * The caller's principal, or a promise of it that rejects with `invalid_api_key` (401) /
+   * `auth_unavailable` (503). A principal known without waiting (no auth, a cached key) comes back
+   * without a promise. Never throws.
+   */
+  authenticate(headers: AuthHeaders): Principal | Promise<Principal>;
   /** True when an admin key is configured and the request presents it (bearer or `x-api-key`). */
   isAdmin(headers: AuthHeaders): boolean;
 }
@@ -120,13 +124,18 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthDeps = {}): Authe
   const adminKey = cfg.adminKey;
   return {
     mode,
-    async authenticate(headers: AuthHeaders): Promise<Principal> {
+    authenticate(headers: AuthHeaders): Principal | Promise<Principal> {
       if (mode === "none") return ANONYMOUS;
-      const credential = presentedCredential(headers);
-      if (!credential) throw invalid();
+      let credential: string | undefined;
+      try {
+        credential = presentedCredential(headers);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (!credential) return Promise.reject(invalid());
       if (keys && credential.startsWith(KEY_PREFIX)) return keys.authenticate(credential);
       if (jwt && looksLikeJwt(credential)) return jwt.verify(credential);
-      throw invalid();
+      return Promise.reject(invalid());
     },
     isAdmin(headers: AuthHeaders): boolean {
       if (adminKey === undefined) return false;

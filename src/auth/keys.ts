@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { GatewayError } from "../core/errors.js";
 import type { KeyRecord, KeyRepository } from "../store/types.js";
 import type { Principal } from "./principal.js";
@@ -24,7 +24,7 @@ export interface KeyMaterial {
 
 /** SHA-256 of a key secret as lower-case hex. */
 export function hashApiKey(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
+  return hash("sha256", secret, "hex");
 }
 
 /** `key_` + 24 base32 characters (120 random bits). */
@@ -46,11 +46,15 @@ export function looksLikeApiKey(text: string): boolean {
   return KEY_SHAPE.test(text);
 }
 
-/** Constant-time comparison of two equal-length hex digests. */
+/**
+ * Constant-time comparison of two SHA-256 hex digests: every character is compared whatever the
+ * first difference, and nothing is allocated (this runs on every authenticated request).
+ */
 export function hashesEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, "hex");
-  const y = Buffer.from(b, "hex");
-  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
+  if (a.length !== 64 || b.length !== 64) return false;
+  let diff = 0;
+  for (let i = 0; i < 64; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** The principal a key record stands for. */
@@ -110,14 +114,23 @@ export class KeyAuthenticator {
       throw new RangeError("cacheMaxEntries must be a positive integer");
   }
 
-  async authenticate(secret: string): Promise<Principal> {
-    if (!looksLikeApiKey(secret)) throw invalidKey();
-    const hash = hashApiKey(secret);
+  /**
+   * The key's principal, or a promise rejected with `invalid_api_key` / `auth_unavailable`. A valid
+   * key whose lookup is cached is answered in the same turn, without a promise: only a store read
+   * waits. Never throws.
+   */
+  authenticate(secret: string): Principal | Promise<Principal> {
+    if (!looksLikeApiKey(secret)) return Promise.reject(invalidKey());
+    const digest = hashApiKey(secret);
     const now = this.#now();
-    const entry = await this.#lookup(hash, now);
-    const rec = entry.rec;
-    if (!rec || !hashesEqual(rec.hash, hash) || keyStatus(rec, now) !== "active") throw invalidKey();
-    return entry.principal!;
+    const hit = this.#cache.get(digest);
+    if (hit && now - hit.at < this.#ttlMs)
+      return activePrincipal(hit, digest, now) ?? Promise.reject(invalidKey());
+    return this.#lookup(digest, now).then((entry) => {
+      const principal = activePrincipal(entry, digest, now);
+      if (!principal) throw invalidKey();
+      return principal;
+    });
   }
 
   /** Cached lookups right now (bounded by `cacheMaxEntries`). */
@@ -131,8 +144,6 @@ export class KeyAuthenticator {
   }
 
   async #lookup(hash: string, now: number): Promise<CacheEntry> {
-    const hit = this.#cache.get(hash);
-    if (hit && now - hit.at < this.#ttlMs) return hit;
     let rec: KeyRecord | undefined;
     try {
       rec = await this.#keys.findByHash(hash);
@@ -159,6 +170,13 @@ export class KeyAuthenticator {
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
   }
+}
+
+/** The principal of a looked-up key; undefined when the key is unknown, revoked or expired. */
+function activePrincipal(entry: CacheEntry, digest: string, now: number): Principal | undefined {
+  const rec = entry.rec;
+  if (!rec || !hashesEqual(rec.hash, digest) || keyStatus(rec, now) !== "active") return undefined;
+  return entry.principal;
 }
 
 export function invalidKey(): GatewayError {

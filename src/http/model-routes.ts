@@ -33,10 +33,20 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
   const { front } = deps;
   app.register(async (v1) => {
     // Every /v1 route authenticates first, before its body is read.
-    // With auth.mode none everyone is the anonymous principal: no hook, no promise per request.
+    // With auth.mode none everyone is the anonymous principal: no hook, no promise per request; a
+    // cached key is answered in the same turn too.
     if (!deps.gate.open) {
-      v1.addHook("onRequest", async (request) => {
-        request.principal = await deps.gate.authenticate(request.headers);
+      v1.addHook("onRequest", (request, _reply, done) => {
+        const principal = deps.gate.authenticate(request.headers);
+        if (!(principal instanceof Promise)) {
+          request.principal = principal;
+          done();
+          return;
+        }
+        principal.then((p) => {
+          request.principal = p;
+          done();
+        }, done);
       });
     }
     for (const [url, op] of ROUTES) {

@@ -109,6 +109,12 @@ export interface RateLimitStore {
   /** Applies adjustments atomically (one round trip). */
   settle(adjustments: readonly Adjustment[]): Promise<void>;
   /**
+   * `reserve` and `settle` answered in the same turn, for a store that never waits (in memory): the
+   * gate then admits a request without a promise. A store that can be unreachable leaves them out.
+   */
+  reserveSync?(req: ReserveRequest): Decision;
+  settleSync?(adjustments: readonly Adjustment[]): void;
+  /**
    * Takes one in-flight slot of `key` if fewer than `limit` leases are live; returns a lease id, or
    * null when full. A lease expires by itself after `ttlMs` (a crashed process cannot leak a slot
    * for longer than that), so `ttlMs` must exceed the longest request it guards.

@@ -49,6 +49,7 @@ export class GatewayMetrics {
   readonly ejections: Counter<"model" | "endpoint">;
   readonly healthTransitions: Counter<"model" | "endpoint" | "healthy">;
   readonly rateLimit: Counter<"outcome">;
+  readonly #limitChildren = new Map<LimitOutcome, ReturnType<Counter<"outcome">["labels"]>>();
   readonly shadows: Counter<"model" | "outcome">;
   readonly shadowDuration: FastHistogram;
   readonly batchSize: FastHistogram;
@@ -295,7 +296,13 @@ export class GatewayMetrics {
   }
 
   limit(outcome: LimitOutcome): void {
-    this.rateLimit.inc({ outcome });
+    // One child per outcome, looked up once: this runs for every limited request.
+    let child = this.#limitChildren.get(outcome);
+    if (child === undefined) {
+      child = this.rateLimit.labels(outcome);
+      this.#limitChildren.set(outcome, child);
+    }
+    child.inc();
   }
 
   /** The exposition in the Prometheus text format. */

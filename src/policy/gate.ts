@@ -45,6 +45,8 @@ export interface GateDeps {
   observer?: GateObserver;
 }
 
+type Plan = ReturnType<typeof planReservation>;
+
 const NOTHING: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** The ticket of a request nothing limits: nothing to settle, no headers. */
@@ -69,7 +71,8 @@ export class Gate {
     return this.d.authenticator.mode === "none";
   }
 
-  authenticate(headers: AuthHeaders): Promise<Principal> {
+  /** See `Authenticator.authenticate`: a promise only when it has to wait; never throws. */
+  authenticate(headers: AuthHeaders): Principal | Promise<Principal> {
     return this.d.authenticator.authenticate(headers);
   }
 
@@ -77,11 +80,11 @@ export class Gate {
     return this.d.authenticator.isAdmin(headers);
   }
 
-  /** Checks the allow-list and takes what the limits require; throws 403 / 429 / 503. */
   /**
    * Checks the allow-list and takes what the limits require; throws 403 / 429 / 503. Returns the
-   * ticket directly (no promise) when nothing limits the request and no usage is recorded for it,
-   * so the common unlimited path costs no extra turn of the event loop.
+   * ticket directly (no promise) when the answer needs no waiting: nothing limits the request, or
+   * the limits live in memory and take no concurrency slot. Only a store that may have to be
+   * reached (Redis) or a concurrency slot costs a turn of the event loop.
    */
   admit(
     principal: Principal,
@@ -92,15 +95,6 @@ export class Gate {
     checkModelAllowed(principal, model);
     if (this.unlimited && principal.kind !== "key" && Object.keys(principal.limits).length === 0)
       return FREE_TICKET;
-    return this.admitLimited(principal, op, model, body);
-  }
-
-  private async admitLimited(
-    principal: Principal,
-    op: Operation,
-    model: string,
-    body: Record<string, unknown>,
-  ): Promise<Ticket> {
     const { limits, store } = this.d;
     const plan = planReservation(limits, principal, model, () =>
       estimateRequest(op, body, limits.defaultMaxTokensEstimate),
@@ -108,6 +102,14 @@ export class Gate {
     if (plan.request.buckets.length === 0 && plan.concurrency.length === 0) {
       return this.ticket(principal, undefined, undefined, []);
     }
+    if (plan.concurrency.length === 0 && store.reserveSync) {
+      return this.decided(principal, model, plan, store.reserveSync(plan.request), []);
+    }
+    return this.admitLimited(principal, model, plan);
+  }
+
+  private async admitLimited(principal: Principal, model: string, plan: Plan): Promise<Ticket> {
+    const { limits, store } = this.d;
     const onFailOpen = (err: GatewayError) => this.failOpen(err);
     const conc = await acquireConcurrency(
       store,
@@ -127,8 +129,21 @@ export class Gate {
       void releaseConcurrency(store, conc.leases);
       throw err;
     }
+    return this.decided(principal, model, plan, decision, conc.leases, conc.wouldBlock);
+  }
+
+  /** The ticket of a reservation decision, or the 429 when it was refused (its slots given back). */
+  private decided(
+    principal: Principal,
+    model: string,
+    plan: Plan,
+    decision: Decision,
+    leases: Lease[],
+    concWouldBlock: readonly string[] = [],
+  ): Ticket {
+    const { store } = this.d;
     if (!decision.allowed) {
-      void releaseConcurrency(store, conc.leases);
+      if (leases.length > 0) void releaseConcurrency(store, leases);
       this.d.observer?.limit("rejected");
       const e = rateLimitedError(decision);
       throw new GatewayError(e.code, e.message, {
@@ -136,15 +151,15 @@ export class Gate {
         headers: rateLimitHeaders(decision),
       });
     }
-    const wouldBlock = [...decision.wouldBlock, ...conc.wouldBlock];
-    if (wouldBlock.length > 0) {
+    if (decision.wouldBlock.length > 0 || concWouldBlock.length > 0) {
+      const wouldBlock = [...decision.wouldBlock, ...concWouldBlock];
       this.d.observer?.limit("dry_run_would_block");
       this.d.logger.warn(
         { principal: principal.id, model, wouldBlock },
         "dry-run limit would have rejected a request",
       );
     } else if (!decision.degraded) this.d.observer?.limit("allowed");
-    return this.ticket(principal, plan, decision, conc.leases);
+    return this.ticket(principal, plan, decision, leases);
   }
 
   private failOpen(err: GatewayError): void {
@@ -157,7 +172,7 @@ export class Gate {
 
   private ticket(
     principal: Principal,
-    plan: ReturnType<typeof planReservation> | undefined,
+    plan: Plan | undefined,
     decision: Decision | undefined,
     leases: Lease[],
   ): Ticket {
@@ -172,9 +187,14 @@ export class Gate {
           const actual = u && { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
           const adjustments = settlementFor(plan, decision, actual);
           if (adjustments.length > 0) {
-            store
-              .settle(adjustments)
-              .catch((err: unknown) => logger.warn({ err }, "settling a rate-limit reservation failed"));
+            const failed = (err: unknown) => logger.warn({ err }, "settling a rate-limit reservation failed");
+            if (store.settleSync) {
+              try {
+                store.settleSync(adjustments);
+              } catch (err) {
+                failed(err);
+              }
+            } else store.settle(adjustments).catch(failed);
           }
         }
         if (leases.length > 0) void releaseConcurrency(store, leases);

@@ -42,8 +42,24 @@ function cutAt(text: string, start: number, end: number): number {
   return c >= 0xd800 && c <= 0xdbff ? end - 1 : end;
 }
 
+/**
+ * Counts of recent texts up to `MEMO_MAX_CHARS` long. Chat requests repeat most of their text (a
+ * system prompt, the earlier turns of a conversation, the role names), so a repeated text is looked
+ * up instead of tokenized again. Bounded: at most `MEMO_ENTRIES` texts (about 4 MB), emptied when full.
+ */
+const MEMO_MAX_CHARS = 1_000;
+const MEMO_ENTRIES = 2_048;
+const memo = new Map<string, number>();
+
 function count(text: string): number {
-  if (text.length <= PIECE_CHARS) return countPiece(text);
+  if (text.length <= MEMO_MAX_CHARS) {
+    const known = memo.get(text);
+    if (known !== undefined) return known;
+    const n = countPiece(text);
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(text, n);
+    return n;
+  }
   let n = 0;
   for (let start = 0; start < text.length; ) {
     const end = cutAt(text, start, start + PIECE_CHARS);

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { authConfigSchema, createAuthenticator } from "../../src/auth/authenticate.js";
 import {
   hashApiKey,
+  hashesEqual,
   INVALID_KEY_MESSAGE,
   KeyAuthenticator,
   looksLikeApiKey,
@@ -57,6 +58,40 @@ describe("key authentication", () => {
     assert.equal((await auth.authenticate({ "x-api-key": secret })).id, p.id);
     assert.equal((await auth.authenticate({ authorization: `bearer  ${secret}` })).id, p.id);
     await store.close();
+  });
+
+  test("a cached key is answered without a promise; a failure is always a rejection, never a throw", async () => {
+    const store = await createStore({ path: ":memory:" });
+    const { secret, rec } = await createKey(store.keys);
+    const auth = createAuthenticator(keysMode, { keys: store.keys });
+    const first = auth.authenticate(bearer(secret));
+    assert.ok(first instanceof Promise, "the first lookup reads the store");
+    assert.equal((await first).id, `key:${rec.id}`);
+    const cached = auth.authenticate(bearer(secret));
+    assert.ok(!(cached instanceof Promise), "a cached lookup answers in the same turn");
+    assert.equal(cached.id, `key:${rec.id}`);
+    // Cached or not, malformed or unknown: the caller gets a rejected promise it can await.
+    const unknown = bearer(newKeyMaterial().secret);
+    for (const headers of [unknown, unknown, {}, { authorization: "Basic x" }, bearer("sk-sy-short")]) {
+      let answer: unknown;
+      assert.doesNotThrow(() => {
+        answer = auth.authenticate(headers);
+      });
+      assert.ok(answer instanceof Promise);
+      await rejectsWith(answer, "invalid_api_key");
+    }
+    await store.close();
+  });
+
+  test("hash comparison: equal digests only, whatever the position of a difference", () => {
+    const h = hashApiKey(newKeyMaterial().secret);
+    assert.ok(hashesEqual(h, `${h}`));
+    for (const i of [0, 31, 63]) {
+      const other = h.slice(0, i) + (h[i] === "0" ? "1" : "0") + h.slice(i + 1);
+      assert.ok(!hashesEqual(h, other), `difference at ${i}`);
+    }
+    assert.ok(!hashesEqual(h, h.slice(0, 63)));
+    assert.ok(!hashesEqual("", ""));
   });
 
   test("unknown, malformed and missing keys all fail with the same 401 message", async () => {

@@ -37,6 +37,20 @@ test("known cl100k counts for fixed strings", () => {
   assert.ok(estimatePromptTokens("completion", { prompt: "a <|endoftext|> b" }) > 3);
 });
 
+test("repeated texts are counted the same as the first time, also after the memo of counts fills", () => {
+  const texts = Array.from({ length: 5_000 }, (_, i) => `message number ${i}: ${"word ".repeat(i % 40)}`);
+  const first = texts.map((t) => estimatePromptTokens("completion", { prompt: t }));
+  // More distinct texts than the memo holds: it is emptied and refilled, never wrong.
+  const again = texts.map((t) => estimatePromptTokens("completion", { prompt: t }));
+  assert.deepEqual(again, first);
+  assert.equal(first[0], estimatePromptTokens("completion", { prompt: "message number 0: " }));
+  // Longer than a memo entry may be: still counted exactly.
+  const long = "The quick brown fox jumps over the lazy dog. ".repeat(100);
+  const n = estimatePromptTokens("completion", { prompt: long });
+  assert.ok(n >= 1_000 && n <= 1_010, `${n} tokens for 100 sentences of 10`);
+  assert.equal(estimatePromptTokens("completion", { prompt: long }), n);
+});
+
 test("chat: 3 per message + role + content, 3 to prime the reply (OpenAI's count)", () => {
   const body = {
     messages: [
