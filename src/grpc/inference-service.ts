@@ -3,6 +3,7 @@ import { GatewayError } from "../core/errors.js";
 import type { JsonResult, Operation, RouteResult } from "../core/types.js";
 import { validateBody } from "../http/validation.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
+import { runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import { type CallDeps, type CallScope, serverStream, unary } from "./calls.js";
 import { forwardedMetadata, metaValue } from "./context.js";
@@ -38,28 +39,30 @@ async function route(
   const body = validateBody(op, input);
   const model = body.model as string;
   d.router.resolve(op, model);
-  const admitted = d.gate.admit(principal, op, model, body);
-  const ticket = admitted instanceof Promise ? await admitted : admitted;
-  s.ctx.ticket = ticket;
-  for (const [k, v] of Object.entries(ticket.headers)) s.header(k, v);
+  // A call with an idempotency key never starts before its reservation is allowed (see runAdmitted).
+  const idemKey = metaValue(md, "idempotency-key");
+  const admitted = d.gate.admit(principal, op, model, body, { earlyStart: idemKey === undefined });
   const raw = Buffer.from(JSON.stringify(body));
   const call = { principalId: principal.id, body: raw, stream };
-  const execute = runIdempotent(d.idempotency, metaValue(md, "idempotency-key"), call, (r, c) =>
-    d.router.execute(r, c),
-  );
-  return execute(
-    {
-      op,
-      model,
-      body,
-      raw,
-      stream,
-      clientWantsStreamUsage: stream,
-      // A principal's own priority class wins over what the call asks for.
-      priority: principal.priority ?? metaValue(md, "x-switchyard-priority"),
-      forwardHeaders: forwardedMetadata(md, d.config.server.forwardHeaders),
-    },
-    s.ctx,
+  const execute = runIdempotent(d.idempotency, idemKey, call, (r, c) => d.router.execute(r, c));
+  const setLimitHeaders = (ticket: Ticket) => {
+    for (const [k, v] of Object.entries(ticket.headers)) s.header(k, v);
+  };
+  return runAdmitted(admitted, s.ctx, setLimitHeaders, () =>
+    execute(
+      {
+        op,
+        model,
+        body,
+        raw,
+        stream,
+        clientWantsStreamUsage: stream,
+        // A principal's own priority class wins over what the call asks for.
+        priority: principal.priority ?? metaValue(md, "x-switchyard-priority"),
+        forwardHeaders: forwardedMetadata(md, d.config.server.forwardHeaders),
+      },
+      s.ctx,
+    ),
   );
 }
 

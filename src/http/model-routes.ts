@@ -6,7 +6,7 @@ import { abortReason, type RequestContext } from "../core/context.js";
 import { toGatewayError } from "../core/errors.js";
 import type { Operation, RouteRequest, StreamResult } from "../core/types.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
-import type { Gate } from "../policy/gate.js";
+import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import { deadlineFor, forwardHeaders } from "./request-options.js";
 import { drained, endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
@@ -81,11 +81,10 @@ async function handle(
   const model = body.model as string;
   deps.router.resolve(op, model);
   const principal = principalOf(request);
-  const admitted = deps.gate.admit(principal, op, model, body);
-  const ticket = admitted instanceof Promise ? await admitted : admitted;
-  ctx.ticket = ticket;
-  const limitHeaders = ticket.headers;
-  for (const k in limitHeaders) reply.raw.setHeader(k, limitHeaders[k] as string);
+  // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
+  // Such a call never starts before its reservation is allowed: its answer is stored for repeats.
+  const idemKey = request.headers["idempotency-key"];
+  const admitted = deps.gate.admit(principal, op, model, body, { earlyStart: idemKey === undefined });
   const stream = op !== "embedding" && body.stream === true;
   const opts = body.stream_options as { include_usage?: unknown } | null | undefined;
   const routeReq: RouteRequest = {
@@ -99,17 +98,20 @@ async function handle(
     priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
     forwardHeaders: forwardHeaders(request, server.forwardHeaders),
   };
-  // Idempotency-Key: a repeated non-streaming call gets the first call's stored answer (src/jobs).
-  const idemKey = request.headers["idempotency-key"];
-  const result =
+  const setLimitHeaders = (ticket: Ticket) => {
+    const limitHeaders = ticket.headers;
+    for (const k in limitHeaders) reply.raw.setHeader(k, limitHeaders[k] as string);
+  };
+  const result = await runAdmitted(admitted, ctx, setLimitHeaders, () =>
     idemKey === undefined
-      ? await front.execute(routeReq, ctx)
-      : await runIdempotent(
+      ? front.execute(routeReq, ctx)
+      : runIdempotent(
           deps.idempotency,
           idemKey,
           { principalId: principal.id, body: request.rawBody, stream },
           (r, c) => front.execute(r, c),
-        )(routeReq, ctx);
+        )(routeReq, ctx),
+  );
   if (result.kind === "json") {
     reply.type("application/json");
     const { compression } = deps.config;

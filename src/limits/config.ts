@@ -44,6 +44,14 @@ export const redisStoreSchema = z
     commandTimeoutMs: positiveInt.max(60_000).default(250),
     /** Longest wait for a TCP connection to Redis. */
     connectTimeoutMs: positiveInt.max(60_000).default(1_000),
+    /**
+     * Start a request's upstream call while its reservation travels to Redis, when this gateway's
+     * answers from Redis of the last second showed every enforced bucket of the request with room to
+     * spare. The answer still waits for the reservation; a refused one cancels the call (429).
+     */
+    earlyStart: z.boolean().default(true),
+    /** Room to spare for an early start: what a bucket must keep after the request, as a share of its limit. */
+    earlyStartMinRoom: z.number().min(0).max(1).default(0.1),
   })
   .strict();
 

@@ -24,6 +24,7 @@ export async function createRateLimitStore(
     keyPrefix: cfg.keyPrefix,
     commandTimeoutMs: cfg.commandTimeoutMs,
     connectTimeoutMs: cfg.connectTimeoutMs,
+    earlyStart: cfg.earlyStart ? { minRoom: cfg.earlyStartMinRoom } : false,
     ...(deps.onError ? { onError: deps.onError } : {}),
   });
   await store.ready(cfg.connectTimeoutMs).catch(() => undefined);

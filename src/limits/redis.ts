@@ -38,6 +38,22 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   /** Called with connection errors (the client keeps reconnecting); for logs and metrics. */
   onError?: (err: Error) => void;
+  /**
+   * Early start (see `claimRoom`): `minRoom` is the share of a bucket's limit that must be left
+   * after the request. False or absent: never.
+   */
+  earlyStart?: { minRoom: number } | false;
+}
+
+/** How long an answer from Redis about a bucket counts for an early start. */
+export const ROOM_MAX_AGE_MS = 1_000;
+/** Buckets whose last answer is remembered at most (the memory is emptied when full). */
+const ROOM_MAX_KEYS = 10_000;
+
+/** What the last answer said about a bucket, less what this gateway reserved since. */
+interface Room {
+  remaining: number;
+  atMs: number;
 }
 
 const RESERVE = luaScript(LUA_RESERVE);
@@ -70,9 +86,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     reject: (err: unknown) => void;
   }> = [];
   #settlementTimer: NodeJS.Timeout | undefined;
+  readonly #minRoom: number | undefined;
+  readonly #room = new Map<string, Room>();
 
   constructor(opts: RedisStoreOptions) {
     this.#prefix = opts.keyPrefix;
+    this.#minRoom = opts.earlyStart ? opts.earlyStart.minRoom : undefined;
     this.#client = new Redis(
       opts.url,
       failFastOptions({
@@ -100,6 +119,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       args.push(...specArgs(b), b.cost, b.mode);
     }
     const out = (await this.#withSettlements(RESERVE, keys, args)) as number[];
+    const atMs = Date.now();
     const results: BucketResult[] = buckets.map((b, i) => {
       const o = 3 + i * 6;
       const r: BucketResult = {
@@ -113,6 +133,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         fits: out[o + 3] === 1,
         waitMs: out[o + 4]!,
       };
+      if (this.#minRoom !== undefined) this.#noteRoom(b.key, r.remaining, atMs);
       return b.refill.type === "window" ? { ...r, windowStartMs: out[o + 5]! } : r;
     });
     return {
@@ -122,6 +143,41 @@ export class RedisRateLimitStore implements RateLimitStore {
       buckets: results,
       wouldBlock: wouldBlockOf(results),
     };
+  }
+
+  /**
+   * True when, by the answers of the last `ROOM_MAX_AGE_MS`, every enforced bucket of `req` keeps
+   * at least `minRoom` of its limit after this request; the request's cost is then taken from that
+   * room at once, so requests started early meanwhile count too. Another gateway's traffic since
+   * the last answer is what `minRoom` leaves room for; if it used the room up, Redis refuses the
+   * reservation and the caller cancels what it started.
+   */
+  claimRoom(req: ReserveRequest): boolean {
+    const minRoom = this.#minRoom;
+    if (minRoom === undefined) return false;
+    const now = Date.now();
+    for (const b of req.buckets) {
+      if (b.mode !== "enforce") continue;
+      const room = this.#room.get(b.key);
+      if (!room || now - room.atMs > ROOM_MAX_AGE_MS) return false;
+      if (room.remaining - b.cost < b.capacity * minRoom) return false;
+    }
+    for (const b of req.buckets) {
+      const room = this.#room.get(b.key);
+      if (room) room.remaining -= b.cost;
+    }
+    return true;
+  }
+
+  #noteRoom(key: string, remaining: number, atMs: number): void {
+    const room = this.#room.get(key);
+    if (room) {
+      room.remaining = remaining;
+      room.atMs = atMs;
+      return;
+    }
+    if (this.#room.size >= ROOM_MAX_KEYS) this.#room.clear();
+    this.#room.set(key, { remaining, atMs });
   }
 
   /**

@@ -115,6 +115,12 @@ export interface RateLimitStore {
   reserveSync?(req: ReserveRequest): Decision;
   settleSync?(adjustments: readonly Adjustment[]): void;
   /**
+   * For a store that has to be reached: true when its recent answers showed every enforced bucket of
+   * `req` with room to spare, so the reservation about to be made will almost surely be allowed and
+   * the request may start before the answer. Counts `req` against that room (call it once per request).
+   */
+  claimRoom?(req: ReserveRequest): boolean;
+  /**
    * Takes one in-flight slot of `key` if fewer than `limit` leases are live; returns a lease id, or
    * null when full. A lease expires by itself after `ttlMs` (a crashed process cannot leak a slot
    * for longer than that), so `ttlMs` must exceed the longest request it guards.

@@ -1,8 +1,9 @@
 import type { Authenticator, AuthHeaders } from "../auth/authenticate.js";
 import { checkModelAllowed } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
-import { GatewayError } from "../core/errors.js";
-import type { Operation, Usage } from "../core/types.js";
+import type { RequestContext } from "../core/context.js";
+import { GatewayError, toGatewayError } from "../core/errors.js";
+import type { Operation, RouteResult, Usage } from "../core/types.js";
 import {
   acquireConcurrency,
   concurrencyLimitedError,
@@ -46,6 +47,12 @@ export interface GateDeps {
 }
 
 type Plan = ReturnType<typeof planReservation>;
+
+/**
+ * A ticket on its way from a store that has to be reached. `early`: the store's recent answers
+ * showed room to spare, so the request may start before the answer (see `runAdmitted`).
+ */
+export type PendingTicket = Promise<Ticket> & { early?: boolean };
 
 const NOTHING: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -91,7 +98,8 @@ export class Gate {
     op: Operation,
     model: string,
     body: Record<string, unknown>,
-  ): Ticket | Promise<Ticket> {
+    opts?: { earlyStart?: boolean },
+  ): Ticket | PendingTicket {
     checkModelAllowed(principal, model);
     if (this.unlimited && principal.kind !== "key" && Object.keys(principal.limits).length === 0)
       return FREE_TICKET;
@@ -105,7 +113,11 @@ export class Gate {
     if (plan.concurrency.length === 0 && store.reserveSync) {
       return this.decided(principal, model, plan, store.reserveSync(plan.request), []);
     }
-    return this.admitLimited(principal, model, plan);
+    const early =
+      opts?.earlyStart === true && plan.concurrency.length === 0 && store.claimRoom?.(plan.request);
+    const pending: PendingTicket = this.admitLimited(principal, model, plan);
+    if (early) pending.early = true;
+    return pending;
   }
 
   private async admitLimited(principal: Principal, model: string, plan: Plan): Promise<Ticket> {
@@ -208,4 +220,50 @@ export class Gate {
       },
     };
   }
+}
+
+/**
+ * Runs a request the gate admitted: `run` is its call to the router, `onTicket` takes the ticket
+ * (for its headers) as soon as it is known, before the result. A ticket still on its way with
+ * `early` set lets `run` start at once, alongside the reservation: the request is answered only
+ * after the reservation, and a refused one cancels the call, drops what it returned and throws
+ * the refusal (429, or 503 with `failureMode: closed`). The ticket is the context's (settled when
+ * the request ends) once known.
+ */
+export async function runAdmitted(
+  admitted: Ticket | PendingTicket,
+  ctx: RequestContext,
+  onTicket: (ticket: Ticket) => void,
+  run: () => Promise<RouteResult>,
+): Promise<RouteResult> {
+  const take = (ticket: Ticket) => {
+    ctx.ticket = ticket;
+    onTicket(ticket);
+  };
+  if (!(admitted instanceof Promise)) {
+    take(admitted);
+    return run();
+  }
+  if (!admitted.early) {
+    take(await admitted);
+    return run();
+  }
+  const started = run();
+  // Awaited below once the reservation is allowed; a refusal makes its outcome moot.
+  started.catch(() => {});
+  let ticket: Ticket;
+  try {
+    ticket = await admitted;
+  } catch (err) {
+    ctx.abort(toGatewayError(err));
+    started.then(
+      (r) => {
+        if (r.kind === "stream") r.discard();
+      },
+      () => {},
+    );
+    throw err;
+  }
+  take(ticket);
+  return started;
 }

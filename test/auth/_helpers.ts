@@ -26,11 +26,7 @@ export async function createKey(
 }
 
 /** Asserts that the promise rejects with a GatewayError of this code (and message, if given). */
-export async function rejectsWith(
-  p: unknown,
-  code: string,
-  message?: RegExp,
-): Promise<GatewayError> {
+export async function rejectsWith(p: unknown, code: string, message?: RegExp): Promise<GatewayError> {
   let caught: unknown;
   // An answer given without a promise (a cached principal) is a success, so it fails this check.
   await assert.rejects(Promise.resolve(p), (err: unknown) => {

@@ -318,3 +318,90 @@ describe("JWT bearer tokens at the gateway", () => {
     }
   });
 });
+
+describe("early start with Redis limits", () => {
+  let redis: RedisProc | undefined;
+  let sim: Running;
+  let gw: Running;
+  before(async (t) => {
+    if (!redisAvailable(t as never)) return;
+    redis = await startRedis();
+    sim = await startSim(["--model", "sim-small:instant"]);
+    gw = await startGateway({
+      logging: { level: "warn" },
+      limits: {
+        store: { kind: "redis", url: redis.url, commandTimeoutMs: 1500 },
+        global: { rpm: 20 },
+      },
+      models: upstreams(sim),
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await sim?.stop();
+    await redis?.stop();
+  });
+
+  async function simSaw(id: string): Promise<Json | undefined> {
+    const res = await request(`${sim.url}/sim/requests/${id}`);
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    return (await res.body.json()) as Json;
+  }
+
+  test("a call started early is cancelled when Redis refuses it; with no room left none starts", async (t) => {
+    if (!redis) return t.skip("redis-server not installed");
+    const first = await post(gw.url, chat());
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.headers["x-ratelimit-remaining-requests"], "19");
+    // Another gateway takes the other 19 requests of the minute; this one's last answer said 19 left.
+    const { RedisRateLimitStore } = await import("../../src/limits/redis.js");
+    const other = new RedisRateLimitStore({
+      url: redis.url,
+      keyPrefix: "switchyard:rl:",
+      commandTimeoutMs: 1500,
+    });
+    try {
+      await other.ready();
+      const took = await other.reserve({
+        buckets: [
+          {
+            key: "rpm:global",
+            kind: "requests",
+            capacity: 20,
+            refill: { type: "rate", periodMs: 60_000 },
+            cost: 19,
+            mode: "enforce",
+          },
+        ],
+      });
+      assert.equal(took.allowed, true);
+    } finally {
+      await other.close();
+    }
+    // This gateway starts the call (slowed to 2 s upstream) before Redis answers; Redis refuses.
+    const id = `early-${Date.now()}`;
+    const started = Date.now();
+    const refused = await post(gw.url, chat(), { "x-request-id": id, "x-sim-fault": "delay=2000" });
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal((refused.json.error as Json).code, "rate_limited");
+    assert.ok(Number(refused.headers["retry-after"]) >= 1);
+    assert.ok(Date.now() - started < 1_500, "answered at the refusal, not after the upstream");
+    // The sim saw the call arrive and its client (the gateway) go away before it answered.
+    let rec: Json | undefined;
+    for (let i = 0; i < 100 && !(rec?.aborted === true); i++) {
+      rec = await simSaw(id);
+      if (rec?.aborted !== true) await sleep(20);
+    }
+    assert.equal(rec?.aborted, true, `sim record: ${JSON.stringify(rec)}`);
+    assert.equal(rec?.completed, false);
+    // The refusal's answer showed no room: the next request waits for Redis and never reaches the sim.
+    const id2 = `late-${Date.now()}`;
+    const again = await post(gw.url, chat(), { "x-request-id": id2 });
+    assert.equal(again.status, 429);
+    await sleep(200);
+    assert.equal(await simSaw(id2), undefined, "a request without room never reaches the upstream");
+  });
+});

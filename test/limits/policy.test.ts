@@ -35,6 +35,8 @@ test("config: defaults, strict fields, discriminated store", () => {
     keyPrefix: "switchyard:rl:",
     commandTimeoutMs: 250,
     connectTimeoutMs: 1_000,
+    earlyStart: true,
+    earlyStartMinRoom: 0.1,
   });
   assert.equal(limitsConfigSchema.safeParse({ global: { rpn: 5 } }).success, false, "unknown field");
   assert.equal(limitsConfigSchema.safeParse({ store: { kind: "redis", url: "http://x" } }).success, false);

@@ -59,6 +59,44 @@ if (!REDIS_SERVER) {
       await redis.stop();
     });
 
+    test("early start: room is claimed only after a fresh answer shows enough left, and is counted", async () => {
+      const s = new RedisRateLimitStore({
+        url: redis.url,
+        keyPrefix: "t:",
+        commandTimeoutMs: TIMEOUT_MS,
+        earlyStart: { minRoom: 0.1 },
+      });
+      stores.push(s);
+      await s.ready();
+      const other = await newStore(); // another gateway on the same Redis
+      const bk = bucket(`room:${randomUUID()}`, 20, 1);
+      const req = { buckets: [bk] };
+      assert.equal(s.claimRoom(req), false, "nothing known yet: wait for the answer");
+      await s.reserve(req); // 19 left
+      // 19 → 18 … while at least 2 (10% of 20) stay after the request.
+      let claimed = 0;
+      while (s.claimRoom(req)) claimed++;
+      assert.equal(claimed, 17, "19 left, 2 kept: 17 requests may start early");
+      await s.reserve(req); // the answer resets the room: 18 left
+      assert.equal(s.claimRoom(req), true);
+      // Another gateway takes what is left; this one still believes in its last answer…
+      await other.reserve({ buckets: [{ ...bk, cost: 18 }] });
+      assert.equal(s.claimRoom(req), true);
+      // …and Redis, which decides, refuses: the caller cancels what it started early.
+      const refused = await s.reserve(req);
+      assert.equal(refused.allowed, false);
+      assert.equal(s.claimRoom(req), false, "the refusal's answer shows no room");
+      // Dry-run buckets never hold a request back; a stale answer does.
+      assert.equal(s.claimRoom({ buckets: [{ ...bk, mode: "dry_run" }] }), true);
+      const fresh = bucket(`room:${randomUUID()}`, 100, 1);
+      await s.reserve({ buckets: [fresh] });
+      assert.equal(s.claimRoom({ buckets: [fresh] }), true);
+      await sleep(1_100);
+      assert.equal(s.claimRoom({ buckets: [fresh] }), false, "an answer older than a second does not count");
+      // Without earlyStart a store never claims.
+      assert.equal(other.claimRoom({ buckets: [fresh] }), false);
+    });
+
     test("two clients share one limit exactly: 2N concurrent reserves on capacity N admit N", async () => {
       const [a, b] = [await newStore(), await newStore()];
       const n = 50;
