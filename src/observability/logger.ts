@@ -121,6 +121,8 @@ const ACCESS_BATCH_CHARS = 32 * 1024;
 class BatchedDestination implements pino.DestinationStream {
   private lines: string[] = [];
   private chars = 0;
+  /** Something went to the writer since `takeWritten()` was last called. */
+  private written = false;
 
   constructor(private readonly sink: pino.DestinationStream) {}
 
@@ -134,7 +136,15 @@ class BatchedDestination implements pino.DestinationStream {
   /** Any other line: after what is gathered. */
   write(line: string): void {
     this.drain();
+    this.written = true;
     this.sink.write(line);
+  }
+
+  /** Whether anything went to the writer since the last call (an idle gateway need not flush). */
+  takeWritten(): boolean {
+    const was = this.written;
+    this.written = false;
+    return was;
   }
 
   /** What `logger.flush()` calls: gathered lines go to the writer, and the writer writes them out. */
@@ -151,6 +161,7 @@ class BatchedDestination implements pino.DestinationStream {
     const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join("");
     this.lines = [];
     this.chars = 0;
+    this.written = true;
     this.sink.write(text);
   }
 }
@@ -188,7 +199,8 @@ export function createLogging(opts: {
   };
   const timer = setInterval(() => {
     dest.drain();
-    sonic?.flush();
+    // Only after something was written: a flush of nothing is still a call into the thread pool.
+    if (dest.takeWritten()) sonic?.flush();
   }, 100);
   timer.unref();
   return {

@@ -230,8 +230,21 @@ export class Gate {
  * the refusal (429, or 503 with `failureMode: closed`). The ticket is the context's (settled when
  * the request ends) once known.
  */
-export async function runAdmitted(
+export function runAdmitted(
   admitted: Ticket | PendingTicket,
+  ctx: RequestContext,
+  onTicket: (ticket: Ticket) => void,
+  run: () => Promise<RouteResult>,
+): Promise<RouteResult> {
+  if (admitted instanceof Promise) return runPending(admitted, ctx, onTicket, run);
+  // Admitted already (no limits, or limits in memory): no promise of its own on the way.
+  ctx.ticket = admitted;
+  onTicket(admitted);
+  return run();
+}
+
+async function runPending(
+  admitted: PendingTicket,
   ctx: RequestContext,
   onTicket: (ticket: Ticket) => void,
   run: () => Promise<RouteResult>,
@@ -240,10 +253,6 @@ export async function runAdmitted(
     ctx.ticket = ticket;
     onTicket(ticket);
   };
-  if (!(admitted instanceof Promise)) {
-    take(admitted);
-    return run();
-  }
   if (!admitted.early) {
     take(await admitted);
     return run();
