@@ -353,34 +353,33 @@ describe("early start with Redis limits", () => {
 
   test("a call started early is cancelled when Redis refuses it; with no room left none starts", async (t) => {
     if (!redis) return t.skip("redis-server not installed");
-    const first = await post(gw.url, chat());
-    assert.equal(first.status, 200, first.text);
-    assert.equal(first.headers["x-ratelimit-remaining-requests"], "19");
-    // Another gateway takes the other 19 requests of the minute; this one's last answer said 19 left.
+    // Another gateway's store, connected first: what follows must fit in the second for which this
+    // gateway trusts its last answer from Redis.
     const { RedisRateLimitStore } = await import("../../src/limits/redis.js");
     const other = new RedisRateLimitStore({
       url: redis.url,
       keyPrefix: "switchyard:rl:",
       commandTimeoutMs: 1500,
     });
-    try {
-      await other.ready();
-      const took = await other.reserve({
-        buckets: [
-          {
-            key: "rpm:global",
-            kind: "requests",
-            capacity: 20,
-            refill: { type: "rate", periodMs: 60_000 },
-            cost: 19,
-            mode: "enforce",
-          },
-        ],
-      });
-      assert.equal(took.allowed, true);
-    } finally {
-      await other.close();
-    }
+    t.after(() => other.close());
+    await other.ready();
+    const first = await post(gw.url, chat());
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.headers["x-ratelimit-remaining-requests"], "19");
+    // The other gateway takes the other 19 requests of the minute; this one's last answer said 19 left.
+    const took = await other.reserve({
+      buckets: [
+        {
+          key: "rpm:global",
+          kind: "requests",
+          capacity: 20,
+          refill: { type: "rate", periodMs: 60_000 },
+          cost: 19,
+          mode: "enforce",
+        },
+      ],
+    });
+    assert.equal(took.allowed, true);
     // This gateway starts the call (slowed to 2 s upstream) before Redis answers; Redis refuses.
     const id = `early-${Date.now()}`;
     const started = Date.now();
