@@ -6,7 +6,7 @@ import { parseInferRequest, TensorError } from "../backends/kserve-tensors.js";
 import type { BatchingFront } from "../batching/index.js";
 import type { Config } from "../config/schema.js";
 import { GatewayError } from "../core/errors.js";
-import type { Gate } from "../policy/gate.js";
+import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Pool } from "../routing/pool.js";
 import type { Router } from "../routing/router.js";
 import { deadlineFor, forwardHeaders } from "./request-options.js";
@@ -82,22 +82,24 @@ async function infer(request: FastifyRequest<NameParams>, reply: FastifyReply, d
   // The public name rides along as `model` (as on the OpenAI routes); the client's bytes stay as they are.
   const body: Record<string, unknown> = { ...parsed, model };
   const principal = principalOf(request);
-  const admitted = deps.gate.admit(principal, "infer", model, body);
-  const ticket = admitted instanceof Promise ? await admitted : admitted;
-  ctx.ticket = ticket;
-  for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
-  const result = await deps.front.execute(
-    {
-      op: "infer",
-      model,
-      body,
-      raw: request.rawBody,
-      stream: false,
-      clientWantsStreamUsage: false,
-      priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
-      forwardHeaders: forwardHeaders(request, server.forwardHeaders),
-    },
-    ctx,
+  const admitted = deps.gate.admit(principal, "infer", model, body, { earlyStart: true });
+  const setLimitHeaders = (ticket: Ticket) => {
+    for (const [k, v] of Object.entries(ticket.headers)) reply.raw.setHeader(k, v);
+  };
+  const result = await runAdmitted(admitted, ctx, setLimitHeaders, () =>
+    deps.front.execute(
+      {
+        op: "infer",
+        model,
+        body,
+        raw: request.rawBody,
+        stream: false,
+        clientWantsStreamUsage: false,
+        priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
+        forwardHeaders: forwardHeaders(request, server.forwardHeaders),
+      },
+      ctx,
+    ),
   );
   if (result.kind !== "json")
     throw new GatewayError("internal_error", "tensor inference answered with a stream");
