@@ -76,7 +76,8 @@ export const ERROR_CODES = {
     type: "invalid_request_error",
     retryable: false,
     domain: "caller",
-    description: "The request's content type is not `application/json`.",
+    description:
+      "The request's content type is not `application/json`, or its `Content-Encoding` is not one the gateway decodes (gzip, deflate, br, identity).",
   },
   payload_too_large: {
     http: 413,
@@ -93,6 +94,14 @@ export const ERROR_CODES = {
     retryable: false,
     domain: "caller",
     description: "The request headers are larger than `server.maxHeaderBytes`.",
+  },
+  uri_too_long: {
+    http: 414,
+    grpc: G.INVALID_ARGUMENT,
+    type: "invalid_request_error",
+    retryable: false,
+    domain: "caller",
+    description: "A segment of the request path (a model name, a job id) is longer than 512 characters.",
   },
   not_found: {
     http: 404,

@@ -21,6 +21,8 @@ export function fromFastifyError(err: unknown): GatewayError {
       return new GatewayError("invalid_json", "The request body is empty.");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new GatewayError("invalid_request", "Content-Length does not match the body.");
+    case "FST_CP_ERR_INVALID_CONTENT":
+      return new GatewayError("invalid_request", e.message ?? "The request body could not be decoded.");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return new GatewayError("invalid_json", "The request body is not valid JSON.");
   }

@@ -29,6 +29,20 @@ declare module "fastify" {
   }
 }
 
+/** Content-Encodings of request bodies the gateway decodes. */
+const REQUEST_ENCODINGS = ["gzip", "deflate", "br", "identity"] as const;
+
+/** Longest path segment (a model name, a job id) the router takes; beyond it `414 uri_too_long`. */
+const MAX_PARAM_CHARS = 512;
+
+function frameworkError(err: { code?: string }): GatewayError {
+  if (err.code === "FST_ERR_MAX_PARAM_LENGTH")
+    return new GatewayError("uri_too_long", `A path segment is longer than ${MAX_PARAM_CHARS} characters.`);
+  if (err.code === "FST_ERR_BAD_URL")
+    return new GatewayError("invalid_request", "The request path is not a valid URL (bad percent-encoding).");
+  return fromFastifyError(err);
+}
+
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
 /** The Fastify request a raw response belongs to, until the response closes. */
@@ -74,6 +88,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     forceCloseConnections: "idle",
     return503OnClosing: false,
     http: { maxHeaderSize: config.server.maxHeaderBytes },
+    // Model names run to 128 characters and may be percent-encoded (`/` as %2F) in /v2/models/{name}.
+    maxParamLength: MAX_PARAM_CHARS,
+    // Errors Fastify's router raises before any hook runs (a bad percent-encoding, an overlong path
+    // segment): answered in the one error shape, with the request's ids, like every other error.
+    frameworkErrors: (err, request, reply) => {
+      beginRequest(request, reply.raw as TaggedResponse);
+      const e = frameworkError(err);
+      request.ctx.errorCode = e.code;
+      return sendError(reply, e, request.ctx.traceId);
+    },
     clientErrorHandler: (err, socket) => {
       const code = (err as NodeJS.ErrnoException).code;
       const tooLarge = code === "HPE_HEADER_OVERFLOW";
@@ -135,21 +159,25 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     }
   }
 
-  app.addHook("onRequest", (request, reply, done) => {
+  /** Starts a request's context: ids and trace headers on the response, metrics, the end-of-request listener. */
+  function beginRequest(request: FastifyRequest, res: TaggedResponse): void {
     const ctx = new RequestContext({
       traceparent: request.headers.traceparent as string | undefined,
       requestId: request.headers["x-request-id"] as string | undefined,
     });
     request.ctx = ctx;
     deps.observability?.requestStart(ctx, request.method, request.url, request.headers.tracestate);
-    const res = reply.raw as TaggedResponse;
     res.setHeader("x-request-id", ctx.requestId);
     res.setHeader("traceparent", ctx.traceparent);
     deps.inFlight.add(ctx);
     res[REQUEST] = request;
     res.on("close", onResponseClose);
+  }
+
+  app.addHook("onRequest", (request, reply, done) => {
+    beginRequest(request, reply.raw as TaggedResponse);
     if (deps.isDraining()) {
-      res.setHeader("connection", "close");
+      reply.raw.setHeader("connection", "close");
       return done(new GatewayError("shutting_down", "The gateway is shutting down."));
     }
     done();
@@ -172,17 +200,30 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return sendError(reply, e, request.ctx.traceId);
   });
 
-  if (config.compression.enabled) {
-    // Not global: only large JSON answers are compressed, through reply.compress in the model routes,
-    // so no other request pays for the plugin's hooks.
-    await app.register(compress, {
-      global: false,
-      threshold: config.compression.thresholdBytes,
-      encodings: ["br", "gzip"],
-      brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
-      zlibOptions: { level: 5 },
-    });
-  }
+  // Not global for answers: only large JSON answers are compressed, through reply.compress in the
+  // model routes (when `compression.enabled`), so no other request pays for it. Request bodies sent
+  // with a Content-Encoding are decoded on every route; `server.bodyLimitBytes` counts the decoded bytes.
+  await app.register(compress, {
+    global: false,
+    globalDecompression: true,
+    threshold: config.compression.thresholdBytes,
+    encodings: ["br", "gzip"],
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+    zlibOptions: { level: 5 },
+    requestEncodings: [...REQUEST_ENCODINGS],
+    onUnsupportedRequestEncoding: (encoding) =>
+      new GatewayError(
+        "unsupported_media_type",
+        `Content-Encoding '${String(encoding).slice(0, 40)}' is not supported (use ${REQUEST_ENCODINGS.join(", ")}).`,
+      ),
+    // Copied onto the stream's error by the plugin (so a plain object with a message, mapped in errors.ts).
+    onInvalidRequestPayload: (encoding) => ({
+      name: "InvalidRequestPayload",
+      code: "FST_CP_ERR_INVALID_CONTENT",
+      statusCode: 400,
+      message: `The request body could not be decoded as ${encoding}.`,
+    }),
+  });
 
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {

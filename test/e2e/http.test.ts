@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { request } from "undici";
 import { configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
 
@@ -104,6 +105,90 @@ describe("HTTP front door", () => {
     });
     assert.match(raw, /^HTTP\/1\.1 431/);
     assert.match(raw, /"code":"headers_too_large"/);
+  });
+
+  test("a path with a bad percent-encoding is 400, an overlong path segment 414, both in the one shape", async () => {
+    const bad = await expectError(
+      await request(`${gw.url}/v1/jobs/%E0%A4%A/cancel`, { method: "POST" }),
+      400,
+      "invalid_request",
+    );
+    assert.match(bad.error.message, /percent-encoding/);
+    const long = await expectError(
+      await request(`${gw.url}/v2/models/${"m".repeat(600)}/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }),
+      414,
+      "uri_too_long",
+    );
+    assert.match(long.error.message, /512/);
+    // Model names run to 128 characters (more when percent-encoded): the router still takes them.
+    await expectError(
+      await request(`${gw.url}/v2/models/${"org%2F".repeat(40)}m/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs: [] }),
+      }),
+      404,
+      "model_not_found",
+    );
+    // The gateway answers the next request on the same server normally.
+    const ok = await request(`${gw.url}/healthz`);
+    assert.equal(ok.statusCode, 200);
+    await ok.body.dump();
+  });
+
+  test("gzip, deflate and br request bodies are decoded; other encodings are 415, corrupt ones 400", async () => {
+    const chat = JSON.stringify({
+      model: "sim-small",
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 4,
+    });
+    for (const [encoding, encode] of [
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const) {
+      const res = await request(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": encoding },
+        body: encode(Buffer.from(chat)),
+      });
+      const body = (await res.body.json()) as { object?: string };
+      assert.equal(res.statusCode, 200, `${encoding}: ${JSON.stringify(body)}`);
+      assert.equal(body.object, "chat.completion");
+    }
+    const zstd = await expectError(
+      await post("/v1/chat/completions", chat, { "content-encoding": "zstd" }),
+      415,
+      "unsupported_media_type",
+    );
+    assert.match(zstd.error.message, /Content-Encoding 'zstd'/);
+    // Declared gzip, sent plain: refused, never read as if it were plain JSON.
+    const corrupt = await expectError(
+      await post("/v1/chat/completions", chat, { "content-encoding": "gzip" }),
+      400,
+      "invalid_request",
+    );
+    assert.match(corrupt.error.message, /could not be decoded as gzip/);
+  });
+
+  test("the body limit counts decoded bytes: a small gzip that inflates past it is 413", async () => {
+    // 6 MiB of spaces inside valid JSON compress to a few KiB; the limit is 4 MiB.
+    const padded = `{"model":"sim-small","messages":[{"role":"user","content":"x"}]${" ".repeat(6 * 1024 * 1024)}}`;
+    const packed = gzipSync(Buffer.from(padded));
+    assert.ok(packed.length < 64 * 1024, `compressed to ${packed.length} bytes`);
+    await expectError(
+      await request(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        body: packed,
+      }),
+      413,
+      "payload_too_large",
+    );
   });
 
   test("unknown fields pass through and a client's request id and trace are kept", async () => {
