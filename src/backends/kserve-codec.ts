@@ -1,3 +1,4 @@
+import { setOwn } from "../core/own.js";
 import type { InferParameter } from "../grpc/generated/kserve/inference/InferParameter.js";
 import type {
   InferTensorContents,
@@ -246,10 +247,10 @@ export function toProtoParams(p: InferParameters | undefined): Record<string, In
   if (!p) return undefined;
   const out: Record<string, InferParameter> = {};
   for (const [k, v] of Object.entries(p)) {
-    if (typeof v === "boolean") out[k] = { bool_param: v };
-    else if (typeof v === "string") out[k] = { string_param: v };
-    else if (Number.isSafeInteger(v)) out[k] = { int64_param: v };
-    else out[k] = { double_param: v };
+    if (typeof v === "boolean") setOwn(out, k, { bool_param: v });
+    else if (typeof v === "string") setOwn(out, k, { string_param: v });
+    else if (Number.isSafeInteger(v)) setOwn(out, k, { int64_param: v });
+    else setOwn(out, k, { double_param: v });
   }
   return out;
 }
@@ -260,7 +261,8 @@ export function fromProtoParams(p: Record<string, InferParameter> | undefined): 
   for (const [k, v] of Object.entries(p)) {
     const choice = v.parameter_choice;
     const value = choice ? v[choice] : undefined;
-    if (value !== undefined && value !== null) out[k] = typeof value === "object" ? Number(value) : value;
+    if (value !== undefined && value !== null)
+      setOwn(out, k, typeof value === "object" ? Number(value) : value);
   }
   return out;
 }

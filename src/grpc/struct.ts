@@ -1,6 +1,7 @@
 /** JSON values ↔ `google.protobuf.Struct` / `Value` / `Timestamp`, in proto-loader's object form. */
 
 import { GatewayError } from "../core/errors.js";
+import { setOwn } from "../core/own.js";
 import type { Struct, Struct__Output } from "./generated/google/protobuf/Struct.js";
 import type { Timestamp, Timestamp__Output } from "./generated/google/protobuf/Timestamp.js";
 import type { Value, Value__Output } from "./generated/google/protobuf/Value.js";
@@ -47,7 +48,7 @@ export function fromStruct(s: Struct__Output | undefined, depth = 0): { [key: st
   const out: { [key: string]: Json } = {};
   if (!s?.fields) return out;
   if (depth > MAX_DEPTH) throw tooDeep();
-  for (const [k, v] of Object.entries(s.fields)) out[k] = fromValue(v, depth + 1);
+  for (const [k, v] of Object.entries(s.fields)) setOwn(out, k, fromValue(v, depth + 1));
   return out;
 }
 
@@ -73,7 +74,7 @@ export function toValue(v: unknown, depth = 0): Value {
 export function toStruct(obj: Record<string, unknown>, depth = 0): Struct {
   const fields: Record<string, Value> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (v !== undefined) fields[k] = toValue(v, depth + 1);
+    if (v !== undefined) setOwn(fields, k, toValue(v, depth + 1));
   }
   return { fields };
 }
@@ -84,7 +85,7 @@ export function extraOf(obj: Record<string, unknown>, known: ReadonlySet<string>
   for (const [k, v] of Object.entries(obj)) {
     if (known.has(k) || v === undefined) continue;
     rest ??= {};
-    rest[k] = v;
+    setOwn(rest, k, v);
   }
   return rest ? toStruct(rest) : undefined;
 }

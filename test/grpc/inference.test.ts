@@ -137,6 +137,23 @@ describe("gRPC Inference over the sim", () => {
     assert.ok((typedWins.response?.usage?.completion_tokens ?? 0) <= 3);
   });
 
+  test("an extra field named __proto__ is a field like any other, never the body's prototype", async () => {
+    // Over HTTP, JSON.parse keeps "__proto__" as an own field that is passed through. Merged from a
+    // Struct by assignment it would become the prototype, and validation would read its fields.
+    const res = await c.chat({
+      model: "sim-small",
+      messages: [hi],
+      extra: {
+        fields: {
+          ["__proto__"]: { structValue: { fields: { max_tokens: { stringValue: "not a number" } } } },
+        },
+      },
+    });
+    assert.equal(res.error, undefined, res.error?.details);
+    assert.equal(res.response?.object, "chat.completion");
+    assert.equal(({} as Record<string, unknown>).max_tokens, undefined, "Object.prototype untouched");
+  });
+
   test("errors carry the registry's status and the error code in trailers", async () => {
     const unknown = await c.chat({ model: "no-such-model", messages: [hi] });
     assert.equal(unknown.error?.code, status.NOT_FOUND);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import pino from "pino";
 import { request } from "undici";
@@ -28,21 +29,28 @@ after(() => gw.close(1000));
 
 const ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
 
-async function check(route: string, body: string): Promise<void> {
+async function check(
+  route: string,
+  body: string | Buffer | undefined,
+  method: "GET" | "POST" = "POST",
+  headers: Record<string, string> = {},
+): Promise<void> {
   const res = await request(`${base}${route}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
+    method,
+    headers: { "content-type": "application/json", ...headers },
     body,
   });
   const text = await res.body.text();
+  assert.ok(res.headers["x-request-id"], `${method} ${route}: no x-request-id`);
   assert.ok(
     res.statusCode < 500,
-    `${route} ${body.slice(0, 200)} -> ${res.statusCode} ${text.slice(0, 300)}`,
+    `${method} ${route} ${String(body ?? "").slice(0, 200)} -> ${res.statusCode} ${text.slice(0, 300)}`,
   );
   if (res.statusCode >= 400) {
     const parsed = JSON.parse(text) as { error: { code: string; message: string; type: string } };
-    assert.equal(typeof parsed.error.code, "string");
+    assert.equal(typeof parsed.error.code, "string", `${method} ${route} -> ${text.slice(0, 300)}`);
     assert.equal(typeof parsed.error.message, "string");
+    assert.equal(typeof parsed.error.type, "string");
   }
 }
 
@@ -113,5 +121,56 @@ test("arbitrary bytes", async () => {
       (route, body) => check(route, body),
     ),
     { numRuns: 100 },
+  );
+});
+
+// Path segments of any bytes (percent-encoded, malformed escapes, overlong) on the routes that take
+// one: never a 5xx, always the one error shape with a request id (Fastify's router errors included).
+const segment = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 40 }).map(encodeURIComponent),
+  fc.string({ maxLength: 20 }).map((x) => `${x}%${x.slice(0, 1)}`),
+  fc.constantFrom("%E0%A4%A", "%", "%zz", "..", "%2e%2e%2f", "%00", "x".repeat(700), "org%2Fm"),
+);
+const templates = [
+  (s: string) => ["GET", `/v1/jobs/${s}`],
+  (s: string) => ["POST", `/v1/jobs/${s}/cancel`],
+  (s: string) => ["GET", `/v1/pipelines/${s}`],
+  (s: string) => ["POST", `/v2/models/${s}/infer`],
+  (s: string) => ["GET", `/v2/models/${s}/ready`],
+  (s: string) => ["GET", `/v1/${s}`],
+] as const;
+
+test("arbitrary path segments", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...templates), segment, (template, s) => {
+      const [method, path] = template(s) as ["GET" | "POST", string];
+      return check(path, method === "POST" ? "{}" : undefined, method);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+// Bodies with any Content-Encoding header, compressed or not: decoded, refused with 415, or 400.
+test("arbitrary content encodings", async () => {
+  const body = JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "x" }] });
+  const packed: Record<string, Buffer> = {
+    gzip: gzipSync(body),
+    deflate: deflateSync(body),
+    br: brotliCompressSync(body),
+  };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...ROUTES),
+      fc.oneof(
+        fc.constantFrom("gzip", "deflate", "br", "identity", "zstd", "GZIP", "gzip, br", ""),
+        fc.string(),
+      ),
+      fc.boolean(),
+      (route, encoding, compressed) =>
+        check(route, compressed && Object.hasOwn(packed, encoding) ? packed[encoding] : body, "POST", {
+          "content-encoding": encoding,
+        }),
+    ),
+    { numRuns: 120 },
   );
 });
