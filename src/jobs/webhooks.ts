@@ -9,7 +9,11 @@ import type { JobRecord, WebhookState } from "../store/job-types.js";
 import type { Store } from "../store/types.js";
 import type { WebhookConfig } from "./config.js";
 
-/** Addresses a webhook may not reach unless `allowPrivate`: private, loopback, link-local, CGNAT, multicast… */
+/**
+ * Addresses a webhook may not reach unless `allowPrivate`: everything IANA's special-purpose
+ * registries mark as not globally reachable (private, loopback, link-local, CGNAT, documentation,
+ * benchmarking, multicast, reserved) and the IPv6 forms that carry an IPv4 address inside.
+ */
 const PRIVATE = new BlockList();
 for (const [net, bits] of [
   ["0.0.0.0", 8],
@@ -19,21 +23,40 @@ for (const [net, bits] of [
   ["169.254.0.0", 16],
   ["172.16.0.0", 12],
   ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
   ["192.168.0.0", 16],
   ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
 ] as const)
   PRIVATE.addSubnet(net, bits, "ipv4");
 for (const [net, bits] of [
-  ["::", 128],
-  ["::1", 128],
+  // IPv4-compatible (deprecated; includes :: and ::1) and IPv4-translated addresses.
+  ["::", 96],
+  ["::ffff:0:0:0", 96],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  // Teredo and the other IETF protocol assignments, documentation.
+  ["2001::", 23],
+  ["2001:db8::", 32],
   ["fc00::", 7],
   ["fe80::", 10],
+  ["fec0::", 10],
   ["ff00::", 8],
-  ["64:ff9b::", 96],
 ] as const)
   PRIVATE.addSubnet(net, bits, "ipv6");
+
+/** The IPv4 address inside a 6to4 address (2002:AABB:CCDD::/48 carries AA.BB.CC.DD). */
+function sixToFourV4(address: string): string | undefined {
+  const m = /^2002:([0-9a-f]{1,4}):([0-9a-f]{1,4})(?::|$)/i.exec(address);
+  if (!m) return undefined;
+  const hi = Number.parseInt(m[1]!, 16);
+  const lo = Number.parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
 
 /** True when `address` (v4, v6 or v4-mapped v6) is not a public unicast address. */
 export function isPrivateAddress(address: string): boolean {
@@ -41,7 +64,10 @@ export function isPrivateAddress(address: string): boolean {
   if (mapped) return PRIVATE.check(mapped[1]!, "ipv4");
   const family = isIP(address);
   if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? "ipv4" : "ipv6");
+  if (family === 4) return PRIVATE.check(address, "ipv4");
+  const v4 = sixToFourV4(address);
+  if (v4 !== undefined && PRIVATE.check(v4, "ipv4")) return true;
+  return PRIVATE.check(address, "ipv6");
 }
 
 function hostAllowed(host: string, allowed: readonly string[]): boolean {

@@ -11,6 +11,7 @@ import pino from "pino";
 import { request } from "undici";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config/load.js";
+import { isPrivateAddress } from "../../src/jobs/webhooks.js";
 import { configFor, type Running, startSim } from "../helpers/proc.js";
 
 const SECRET = `whsec_${Buffer.from("0123456789abcdef0123").toString("base64")}`;
@@ -295,6 +296,21 @@ describe("webhook SSRF guard", () => {
         "http://10.1.2.3/",
         "http://169.254.169.254/",
         "ftp://example.com/",
+        // Other spellings of loopback, and the IPv6 forms that carry an IPv4 address inside.
+        "http://0x7f.1/",
+        "http://2130706433/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:0:7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://[64:ff9b::a00:1]/",
+        // Documentation, discard-only, deprecated site-local and Teredo ranges: not reachable publicly.
+        "http://192.0.2.1/",
+        "http://203.0.113.9/",
+        "http://[2001:db8::1]/",
+        "http://[100::1]/",
+        "http://[fec0::1]/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
       ]) {
         const res = await request(`${base}/v1/jobs`, {
           method: "POST",
@@ -308,5 +324,12 @@ describe("webhook SSRF guard", () => {
     } finally {
       await gw.close(500);
     }
+  });
+
+  test("public addresses pass the address check (6to4 of a public IPv4 included)", () => {
+    for (const a of ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1"])
+      assert.equal(isPrivateAddress(a), false, a);
+    for (const a of ["2002:a00:1::", "::ffff:7f00:1", "198.51.100.7"])
+      assert.equal(isPrivateAddress(a), true, a);
   });
 });
