@@ -8,6 +8,7 @@ import {
   type handleUnaryCall,
   Metadata,
   type ServerWritableStream,
+  type ServiceDefinition,
 } from "@grpc/grpc-js";
 import { ANONYMOUS, type Principal } from "../auth/principal.js";
 import type { Config } from "../config/schema.js";
@@ -22,6 +23,47 @@ import { applyDeadline, authHeaders, contextFor, metaValue, type ServerSurfaceCa
 import { toServiceError } from "./status.js";
 
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+/** Stands in for a request message that did not decode (see `tolerantService`). */
+class MalformedMessage {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service with request decoding that never throws: grpc-js answers a message that fails to
+ * decode with INTERNAL ("Error deserializing request"), a server fault in every dashboard. A
+ * message that does not decode reaches the handler as a `MalformedMessage`, and the call fails
+ * with `invalid_request` (INVALID_ARGUMENT) like any other bad request: with its trace id, error
+ * code, metrics and access line.
+ */
+export function tolerantService(def: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, m] of Object.entries(def)) {
+    const decode = m.requestDeserialize;
+    out[name] = {
+      ...m,
+      requestDeserialize: (buf: Buffer) => {
+        try {
+          return decode(buf);
+        } catch (err) {
+          return new MalformedMessage((err as Error).message);
+        }
+      },
+    };
+  }
+  return out;
+}
+
+/** Throws `invalid_request` for a request message that did not decode. */
+function wellFormed(request: unknown, path: string): void {
+  if (request instanceof MalformedMessage) {
+    const method = path.slice(path.lastIndexOf("/") + 1);
+    throw new GatewayError(
+      "invalid_request",
+      `The request message is not a valid ${method} request: ${request.reason.slice(0, 200)}.`,
+    );
+  }
+}
 
 export interface CallDeps {
   config: Config;
@@ -147,7 +189,10 @@ export function unary<Req, Res>(
   return (call, callback) => {
     const s = new CallScope(d, call, path);
     Promise.resolve()
-      .then(() => s.start(op))
+      .then(() => {
+        s.start(op);
+        wellFormed(call.request, path);
+      })
       .then(() => run(call.request, s))
       .then(
         (res) => {
@@ -174,7 +219,10 @@ export function serverStream<Req, Res>(
   return (call) => {
     const s = new CallScope(d, call, path);
     Promise.resolve()
-      .then(() => s.start(op))
+      .then(() => {
+        s.start(op);
+        wellFormed(call.request, path);
+      })
       .then(() => run(call, s))
       .then(
         () => {

@@ -14,7 +14,7 @@ import type { AccessLog, Logger } from "../observability/logger.js";
 import type { PipelineRunner } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
-import type { CallDeps } from "./calls.js";
+import { type CallDeps, tolerantService } from "./calls.js";
 import { INFERENCE_SERVICE, inferenceHandlers } from "./inference-service.js";
 import { JOBS_SERVICE, jobsHandlers } from "./jobs-service.js";
 import { PIPELINES_SERVICE, pipelinesHandlers } from "./pipelines-service.js";
@@ -84,7 +84,7 @@ export function createGrpcFrontDoor(deps: GrpcDeps): GrpcFrontDoor {
     inFlight,
     isDraining: () => draining,
   };
-  const definition = (name: string) => pkg[name] as ServiceDefinition;
+  const definition = (name: string) => tolerantService(pkg[name] as ServiceDefinition);
   server.addService(
     definition(INFERENCE_SERVICE),
     inferenceHandlers({ ...base, router: deps.router, idempotency: deps.jobs?.idempotency }),

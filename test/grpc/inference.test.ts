@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { status } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, type ServiceError, status } from "@grpc/grpc-js";
 import { request } from "undici";
 import type { ChatChunk__Output } from "../../src/grpc/generated/switchyard/v1/ChatChunk.js";
 import { configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
@@ -152,6 +152,46 @@ describe("gRPC Inference over the sim", () => {
     assert.equal(res.error, undefined, res.error?.details);
     assert.equal(res.response?.object, "chat.completion");
     assert.equal(({} as Record<string, unknown>).max_tokens, undefined, "Object.prototype untouched");
+  });
+
+  test("a message that does not decode is INVALID_ARGUMENT invalid_request, unary and streaming", async () => {
+    const raw = (b: Buffer) => b;
+    const method = (name: string, stream: boolean) => ({
+      path: `/switchyard.v1.Inference/${name}`,
+      requestStream: false,
+      responseStream: stream,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+    });
+    const Raw = makeGenericClientConstructor(
+      { chat: method("Chat", false), chatStream: method("ChatStream", true) },
+      "Raw",
+    );
+    const client = new Raw(`127.0.0.1:${gw.grpcPort}`, credentials.createInsecure()) as unknown as {
+      chat(b: Buffer, cb: (e: ServiceError | null) => void): void;
+      chatStream(b: Buffer): NodeJS.EventEmitter;
+      close(): void;
+    };
+    try {
+      // A length-delimited field whose length runs past the end of the message.
+      const garbage = Buffer.from([0x0a, 0x80]);
+      const unaryErr = await new Promise<ServiceError | null>((resolve) => client.chat(garbage, resolve));
+      assert.equal(unaryErr?.code, status.INVALID_ARGUMENT, unaryErr?.details);
+      assert.match(unaryErr?.details ?? "", /not a valid Chat request/);
+      assert.equal(unaryErr?.metadata.get("x-switchyard-error-code")[0], "invalid_request");
+      assert.match(String(unaryErr?.metadata.get("trace-id")[0]), /^[0-9a-f]{32}$/);
+      const streamErr = await new Promise<ServiceError>((resolve) => {
+        const call = client.chatStream(Buffer.from("not protobuf at all"));
+        call.on("data", () => {});
+        call.on("error", resolve);
+      });
+      assert.equal(streamErr.code, status.INVALID_ARGUMENT, streamErr.details);
+      assert.match(streamErr.details, /not a valid ChatStream request/);
+    } finally {
+      client.close();
+    }
   });
 
   test("errors carry the registry's status and the error code in trailers", async () => {
