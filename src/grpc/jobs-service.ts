@@ -44,9 +44,9 @@ function submission(r: SubmitJobRequest__Output): Record<string, unknown> {
     });
   }
   if (r.priority !== undefined) out.priority = r.priority;
-  const runAfter = fromTimestamp(r.run_after);
+  const runAfter = fromTimestamp(r.run_after, "run_after");
   if (runAfter !== undefined) out.run_after = runAfter;
-  const deadline = fromTimestamp(r.deadline);
+  const deadline = fromTimestamp(r.deadline, "deadline");
   if (deadline !== undefined) out.deadline = deadline;
   if (r.max_attempts !== undefined) out.max_attempts = r.max_attempts;
   if (r.webhook_url !== undefined) out.webhook = r.webhook_url;

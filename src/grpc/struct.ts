@@ -98,7 +98,14 @@ export function toTimestamp(ms: number | null | undefined): Timestamp | undefine
 }
 
 /** A Timestamp as epoch seconds (what the job API takes), or undefined when unset. */
-export function fromTimestamp(t: Timestamp__Output | undefined): number | undefined {
+export function fromTimestamp(t: Timestamp__Output | undefined, param: string): number | undefined {
   if (!t) return undefined;
-  return (t.seconds ?? 0) + (t.nanos ?? 0) / 1e9;
+  const seconds = t.seconds ?? 0;
+  const nanos = t.nanos ?? 0;
+  // The ranges google.protobuf.Timestamp defines: 0001-01-01 to 9999-12-31, nanos below one second.
+  if (!Number.isSafeInteger(seconds) || seconds < -62_135_596_800 || seconds > 253_402_300_799)
+    throw new GatewayError("invalid_request", `'${param}' is outside 0001-01-01 to 9999-12-31.`, { param });
+  if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999)
+    throw new GatewayError("invalid_request", `'${param}.nanos' must be from 0 to 999999999.`, { param });
+  return seconds + nanos / 1e9;
 }

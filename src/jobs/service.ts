@@ -28,7 +28,9 @@ export const JOB_OPS: Record<Exclude<JobType, "pipeline">, Operation> = {
   embedding: "embedding",
 };
 
-const when = z.union([z.number().nonnegative(), z.iso.datetime({ offset: true })]);
+/** 9999-12-31T23:59:59Z: the last second an ISO 8601 time (and a protobuf Timestamp) can name. */
+export const LATEST_EPOCH_SECONDS = 253_402_300_799;
+const when = z.union([z.number().nonnegative().max(LATEST_EPOCH_SECONDS), z.iso.datetime({ offset: true })]);
 export const submissionSchema = z
   .object({
     type: z.enum(["chat.completion", "completion", "embedding", "pipeline"]),
@@ -50,7 +52,8 @@ export const submissionSchema = z
   })
   .strict();
 
-const toMs = (v: number | string): number => (typeof v === "number" ? v * 1000 : Date.parse(v));
+/** Epoch milliseconds, whole (the store keeps integers): fractional epoch seconds round to the nearest ms. */
+const toMs = (v: number | string): number => (typeof v === "number" ? Math.round(v * 1000) : Date.parse(v));
 
 /** In-process notifications: job state changes (SSE) and cancels (running workers). */
 export class JobSignals extends EventEmitter {

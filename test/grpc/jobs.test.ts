@@ -146,4 +146,21 @@ describe("gRPC Jobs", () => {
     });
     assert.equal(unknownModel.error?.code, status.NOT_FOUND);
   });
+
+  test("Timestamps outside the protobuf range are INVALID_ARGUMENT", async () => {
+    for (const [field, ts, pattern] of [
+      ["run_after", { seconds: 9e18 }, /0001-01-01 to 9999-12-31/],
+      ["run_after", { seconds: 1, nanos: -5 }, /nanos/],
+      ["deadline", { seconds: 4102444800, nanos: 2_000_000_000 }, /nanos/],
+    ] as const) {
+      const before = await c.submit({ ...chatJob("range"), [field]: ts });
+      assert.equal(before.error?.code, status.INVALID_ARGUMENT, `${field} ${JSON.stringify(ts)}`);
+      assert.match(before.error?.details ?? "", pattern);
+      assert.equal(trailer(before.error, "x-switchyard-error-code"), "invalid_request");
+    }
+    // A fractional time is kept to the millisecond.
+    const ok = await c.submit({ ...chatJob("fraction"), run_after: { seconds: 1, nanos: 999_999_995 } });
+    assert.equal(ok.error, undefined, ok.error?.details);
+    assert.equal(ok.response?.status, "JOB_STATUS_PENDING");
+  });
 });

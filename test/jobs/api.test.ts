@@ -120,6 +120,28 @@ describe("jobs API", () => {
     assert.equal(r5.json.error.code, "job_not_found");
   });
 
+  test("times: past year 9999 is 400 and makes no job; fractional epoch seconds are kept to the ms", async () => {
+    const count = async () => (await call("GET", "/v1/jobs?limit=100")).json.data.length as number;
+    const n = await count();
+    for (const [k, v] of [
+      ["run_after", 1e20],
+      ["deadline", 9_999_999_999_999],
+      ["run_after", "+275760-09-13T00:00:00.000Z"],
+    ] as const) {
+      const r = await call("POST", "/v1/jobs", { type: "chat.completion", request: chatReq(), [k]: v });
+      assert.equal(r.status, 400, `${k}=${v}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.error.param, k);
+    }
+    assert.equal(await count(), n, "no job was stored for a refused time");
+    const frac = await call("POST", "/v1/jobs", {
+      type: "chat.completion",
+      request: chatReq(),
+      run_after: 0.999999995,
+    });
+    assert.equal(frac.status, 202, JSON.stringify(frac.json));
+    assert.equal(frac.json.run_after, "1970-01-01T00:00:01.000Z");
+  });
+
   test("20 concurrent identical submissions with one Idempotency-Key make one job; another body is 422", async () => {
     const body = { type: "chat.completion", request: chatReq("idem") };
     const headers = { "idempotency-key": `k-${Date.now()}` };
