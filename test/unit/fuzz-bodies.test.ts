@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
@@ -13,7 +16,9 @@ let base: string;
 before(async () => {
   const config = parseConfig({
     logging: { level: "silent" },
-    jobs: { enabled: false },
+    // Jobs are accepted and stored, never run: the job routes are fuzzed too.
+    store: { path: join(mkdtempSync(join(tmpdir(), "switchyard-fuzz-")), "fuzz.db") },
+    jobs: { workers: 0, webhooks: { secret: `whsec_${Buffer.alloc(24, 7).toString("base64")}` } },
     models: {
       "sim-small": { endpoints: [{ kind: "sim", sim: { preset: "instant" } }] },
       "sim-embed": {
@@ -172,5 +177,75 @@ test("arbitrary content encodings", async () => {
         }),
     ),
     { numRuns: 120 },
+  );
+});
+
+// Job submissions shaped nearly like real ones, each field mostly valid and sometimes odd (times
+// far out or fractional, big numbers, odd metadata, webhook URLs): a 202 or a 4xx, never a 5xx.
+// Webhook URLs are IP literals only, so nothing is looked up in DNS.
+const mostly = <T, U>(valid: fc.Arbitrary<T>, odd: fc.Arbitrary<U>) =>
+  fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: odd });
+const time = mostly(
+  fc.integer({ min: 0, max: 4_102_444_800 }),
+  fc.oneof(
+    fc.double(),
+    fc.constantFrom(1e20, 0.999999995, 253_402_300_799, 253_402_300_800, -1, "9999-12-31T23:59:59Z"),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.string(),
+  ),
+);
+const jobBody = fc.record(
+  {
+    type: mostly(
+      fc.constant("chat.completion"),
+      fc.oneof(fc.constantFrom("completion", "embedding", "pipeline"), fc.string()),
+    ),
+    request: mostly(
+      fc.constant({ model: "sim-small", messages: [{ role: "user", content: "x" }] }),
+      fc.oneof(nearlyValid, fc.anything(), fc.constant({ model: "sim-embed", input: "x" })),
+    ),
+    priority: mostly(fc.integer({ min: -1000, max: 1000 }), fc.oneof(fc.integer(), fc.double(), fc.string())),
+    run_after: time,
+    deadline: time,
+    max_attempts: mostly(fc.integer({ min: 1, max: 100 }), fc.oneof(fc.integer(), fc.double())),
+    metadata: mostly(
+      fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 }), { maxKeys: 4 }),
+      fc.oneof(fc.dictionary(fc.string(), fc.string(), { maxKeys: 20 }), fc.anything()),
+    ),
+    webhook: fc.oneof(
+      fc.constantFrom(
+        "http://8.8.8.8/hook",
+        "http://127.0.0.1/x",
+        "https://[::1]/",
+        "http://0x7f.1/",
+        "ftp://x/",
+        "http://user:pw@1.1.1.1/",
+      ),
+      fc.ipV4().map((ip) => `http://${ip}/h`),
+      fc.ipV6().map((ip) => `http://[${ip}]/h`),
+    ),
+  },
+  { requiredKeys: ["type", "request"] },
+);
+
+test("job submissions", async () => {
+  await fc.assert(
+    fc.asyncProperty(jobBody, (body) => check("/v1/jobs", JSON.stringify(body))),
+    { numRuns: 200 },
+  );
+});
+
+test("job list queries", async () => {
+  const value = fc.oneof(
+    fc.string(),
+    fc.integer().map(String),
+    fc.constantFrom("PENDING", "FAILED", "-1", "1e9"),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.dictionary(fc.constantFrom("status", "limit", "after", "x"), value, { maxKeys: 3 }),
+      (q) => check(`/v1/jobs?${new URLSearchParams(q)}`, undefined, "GET"),
+    ),
+    { numRuns: 100 },
   );
 });
