@@ -86,6 +86,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           }),
         };
         const expiresAt = b.expiresAt === undefined ? null : Date.parse(b.expiresAt);
+        if (expiresAt !== null && expiresAt <= now) {
+          // As `switchyard keys create --expires` does: a key born expired is a mistake, not a key.
+          throw new GatewayError("invalid_request", `expiresAt ${b.expiresAt} is not in the future.`, {
+            param: "expiresAt",
+          });
+        }
         const rec = await keyStore(deps).keys.create({
           ...material,
           name: b.name,

@@ -121,6 +121,16 @@ describe("virtual keys", () => {
     });
     assert.equal(bad.statusCode, 400);
     assert.equal(((await bad.body.json()) as { error: { param: string } }).error.param, "rpm");
+    // As in `switchyard keys create --expires`: a key that would be born expired is refused.
+    const past = await request(url, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ name: "old", expiresAt: "2020-01-01T00:00:00Z" }),
+    });
+    const pastBody = (await past.body.json()) as { error: { param: string; message: string } };
+    assert.equal(past.statusCode, 400);
+    assert.equal(pastBody.error.param, "expiresAt");
+    assert.match(pastBody.error.message, /not in the future/);
     const res = await request(url, {
       method: "POST",
       headers: auth,
