@@ -89,7 +89,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return503OnClosing: false,
     http: { maxHeaderSize: config.server.maxHeaderBytes },
     // Model names run to 128 characters and may be percent-encoded (`/` as %2F) in /v2/models/{name}.
-    maxParamLength: MAX_PARAM_CHARS,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
     // Errors Fastify's router raises before any hook runs (a bad percent-encoding, an overlong path
     // segment): answered in the one error shape, with the request's ids, like every other error.
     frameworkErrors: (err, request, reply) => {

@@ -138,6 +138,8 @@ describe("HTTP front door", () => {
     const ok = await request(`${gw.url}/healthz`);
     assert.equal(ok.statusCode, 200);
     await ok.body.dump();
+    // Nor does the router's configuration cost a deprecation warning at start (or any warning).
+    assert.doesNotMatch(gw.stderr(), /Warning/);
   });
 
   test("gzip, deflate and br request bodies are decoded; other encodings are 415, corrupt ones 400", async () => {
