@@ -8,6 +8,9 @@ interface FastifyLikeError {
   validation?: unknown;
 }
 
+/** Longest path segment (a model name, a job id) the router takes; beyond it `414 uri_too_long`. */
+export const MAX_PATH_SEGMENT_CHARS = 512;
+
 /** Maps Fastify's own errors (body parsing, limits) to the registry; anything else keeps its meaning. */
 export function fromFastifyError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -21,6 +24,16 @@ export function fromFastifyError(err: unknown): GatewayError {
       return new GatewayError("invalid_json", "The request body is empty.");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new GatewayError("invalid_request", "Content-Length does not match the body.");
+    case "FST_ERR_BAD_URL":
+      return new GatewayError(
+        "invalid_request",
+        "The request path is not a valid URL (bad percent-encoding).",
+      );
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new GatewayError(
+        "uri_too_long",
+        `A path segment is longer than ${MAX_PATH_SEGMENT_CHARS} characters.`,
+      );
     case "FST_CP_ERR_INVALID_CONTENT":
       return new GatewayError("invalid_request", e.message ?? "The request body could not be decoded.");
     case "FST_ERR_CTP_INVALID_JSON_BODY":

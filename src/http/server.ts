@@ -15,7 +15,7 @@ import type { Gate } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
 import type { Store } from "../store/types.js";
 import { registerAdminRoutes } from "./admin-routes.js";
-import { fromFastifyError, sendError } from "./errors.js";
+import { fromFastifyError, MAX_PATH_SEGMENT_CHARS, sendError } from "./errors.js";
 import { registerJobRoutes } from "./job-routes.js";
 import { registerKServeRoutes } from "./kserve-routes.js";
 import { registerModelRoutes } from "./model-routes.js";
@@ -31,17 +31,6 @@ declare module "fastify" {
 
 /** Content-Encodings of request bodies the gateway decodes. */
 const REQUEST_ENCODINGS = ["gzip", "deflate", "br", "identity"] as const;
-
-/** Longest path segment (a model name, a job id) the router takes; beyond it `414 uri_too_long`. */
-const MAX_PARAM_CHARS = 512;
-
-function frameworkError(err: { code?: string }): GatewayError {
-  if (err.code === "FST_ERR_MAX_PARAM_LENGTH")
-    return new GatewayError("uri_too_long", `A path segment is longer than ${MAX_PARAM_CHARS} characters.`);
-  if (err.code === "FST_ERR_BAD_URL")
-    return new GatewayError("invalid_request", "The request path is not a valid URL (bad percent-encoding).");
-  return fromFastifyError(err);
-}
 
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
@@ -89,12 +78,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return503OnClosing: false,
     http: { maxHeaderSize: config.server.maxHeaderBytes },
     // Model names run to 128 characters and may be percent-encoded (`/` as %2F) in /v2/models/{name}.
-    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT_CHARS },
     // Errors Fastify's router raises before any hook runs (a bad percent-encoding, an overlong path
     // segment): answered in the one error shape, with the request's ids, like every other error.
     frameworkErrors: (err, request, reply) => {
       beginRequest(request, reply.raw as TaggedResponse);
-      const e = frameworkError(err);
+      const e = fromFastifyError(err);
       request.ctx.errorCode = e.code;
       return sendError(reply, e, request.ctx.traceId);
     },
