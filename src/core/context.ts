@@ -44,6 +44,8 @@ export class RequestContext implements Cancellation, DeadlineTarget {
   streamStarted = false;
   /** Settles the request's limits and usage when it ends (set by the policy gate). */
   ticket: { finish(usage: Usage | null): void } | undefined;
+  /** The span that stands for this context while tracing records it (kept by the observability module). */
+  span: unknown;
   private deadline: DeadlineEntry | undefined;
   private tp: string | undefined;
   private ac: ContextController | undefined;

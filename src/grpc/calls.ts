@@ -111,9 +111,7 @@ export class CallScope {
   /** The caller, from `authorization` or `x-api-key` metadata (anonymous with auth.mode none). */
   async principal(): Promise<Principal> {
     if (this.d.gate.open) return ANONYMOUS;
-    const p = await this.d.gate.authenticate(authHeaders(this.call.metadata));
-    this.d.observability?.authenticated(this.ctx, p.kind);
-    return p;
+    return await this.d.gate.authenticate(authHeaders(this.call.metadata), this.ctx);
   }
 
   /** Adds response metadata (sent with the first message or the answer). */

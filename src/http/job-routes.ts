@@ -20,7 +20,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   const { jobs } = deps;
   app.register(async (v1) => {
     v1.addHook("onRequest", async (request) => {
-      request.principal = await deps.gate.authenticate(request.headers);
+      request.principal = await deps.gate.authenticate(request.headers, request.ctx);
     });
     v1.post("/v1/jobs", async (request, reply) => {
       const key = idempotencyKey(request.headers["idempotency-key"]);

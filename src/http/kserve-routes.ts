@@ -46,7 +46,7 @@ export function registerKServeRoutes(app: FastifyInstance, deps: KServeRouteDeps
   app.register(async (v2) => {
     if (!deps.gate.open) {
       v2.addHook("onRequest", async (request) => {
-        request.principal = await deps.gate.authenticate(request.headers);
+        request.principal = await deps.gate.authenticate(request.headers, request.ctx);
       });
     }
     v2.post<NameParams>("/v2/models/:name/infer", (request, reply) => infer(request, reply, deps));

@@ -37,7 +37,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
     // cached key is answered in the same turn too.
     if (!deps.gate.open) {
       v1.addHook("onRequest", (request, _reply, done) => {
-        const principal = deps.gate.authenticate(request.headers);
+        const principal = deps.gate.authenticate(request.headers, request.ctx);
         if (!(principal instanceof Promise)) {
           request.principal = principal;
           done();

@@ -25,7 +25,7 @@ export function registerPipelineRoutes(app: FastifyInstance, deps: PipelineRoute
   app.register(async (v1) => {
     if (!deps.gate.open) {
       v1.addHook("onRequest", async (request) => {
-        request.principal = await deps.gate.authenticate(request.headers);
+        request.principal = await deps.gate.authenticate(request.headers, request.ctx);
       });
     }
     v1.get("/v1/pipelines", async (request) => ({

@@ -2,11 +2,10 @@
  * The one narrow module the rest of the gateway calls for metrics and traces. Front doors call
  * `requestStart`/`requestEnd`; the router reports through `router` (a `RouterObserver`), the policy
  * gate through `gate`. Jobs and pipelines carry a trace with `currentTraceparent` and
- * `startContextSpan`/`endContextSpan`. Only `tracing.ts` loads the OpenTelemetry SDK, and only when
- * an endpoint is configured.
+ * `startContextSpan`/`endContextSpan`. Spans are recorded (`tracing.ts`) and exported over OTLP
+ * (`otlp.ts`) only when an endpoint is configured.
  */
 import { createServer, type Server } from "node:http";
-import type { Attributes } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/schema.js";
 import type { RequestContext } from "../core/context.js";
@@ -19,7 +18,14 @@ import type { ObservabilityConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import { GatewayMetrics } from "./metrics.js";
 import { buildPipelineObserver, PipelineMetrics } from "./pipeline-metrics.js";
-import { type ContextSpanKind, type EndpointAddress, Spans, traceparentOf } from "./spans.js";
+import {
+  type ContextSpanKind,
+  type EndpointAddress,
+  type SpanAttributes,
+  Spans,
+  traceparentOf,
+} from "./spans.js";
+import { startTracing } from "./tracing.js";
 
 export type { ObservabilityConfig } from "./config.js";
 export { observabilityConfigSchema } from "./config.js";
@@ -48,8 +54,6 @@ export interface Observability {
     url: string,
     tracestate: string | string[] | undefined,
   ): void;
-  /** The request passed authentication (an event on its span). */
-  authenticated(ctx: RequestContext, principalKind: string): void;
   /** The request's answer ended, however it ended (HTTP `close`). */
   requestEnd(ctx: RequestContext, route: string | undefined, status: number): void;
   /** Registers `GET /metrics` on the main server, unless metrics have a port of their own. */
@@ -65,7 +69,12 @@ export interface Observability {
    */
   currentTraceparent(ctx: RequestContext): string;
   /** Starts the span of a job run or pipeline step for `ctx` (no-op without tracing). */
-  startContextSpan(ctx: RequestContext, name: string, kind: ContextSpanKind, attributes?: Attributes): void;
+  startContextSpan(
+    ctx: RequestContext,
+    name: string,
+    kind: ContextSpanKind,
+    attributes?: SpanAttributes,
+  ): void;
   endContextSpan(ctx: RequestContext, errorCode?: string): void;
   /** Exports what is buffered and stops. */
   close(): Promise<void>;
@@ -86,7 +95,7 @@ function endpointAddresses(config: Config): Map<string, EndpointAddress> {
   return out;
 }
 
-/** Builds the observability of one gateway from its config. Loads the tracing SDK only when configured. */
+/** Builds the observability of one gateway from its config. Spans are recorded only when tracing is configured. */
 export async function createObservability(config: Config, logger: Logger): Promise<Observability> {
   const cfg: ObservabilityConfig = config.observability;
   const metrics = cfg.metrics.enabled
@@ -96,8 +105,11 @@ export async function createObservability(config: Config, logger: Logger): Promi
   let spans: Spans | undefined;
   let shutdownTracing = async () => {};
   if (t.enabled && t.endpoint) {
-    const { startTracing } = await import("./tracing.js");
-    const engine = startTracing({ ...t, endpoint: t.endpoint }, VERSION);
+    const engine = startTracing({ ...t, endpoint: t.endpoint }, VERSION, {
+      onSpans: metrics ? (outcome, n) => metrics.traceSpans(outcome, n) : undefined,
+      onFailure: (reason, n, dropped) =>
+        logger.warn({ reason, spans: n, dropped_spans: dropped }, "exporting spans failed"),
+    });
     spans = new Spans(engine, endpointAddresses(config));
     shutdownTracing = async () => {
       await engine
@@ -116,15 +128,17 @@ export async function createObservability(config: Config, logger: Logger): Promi
       return metricsPort;
     },
     router: routerObserver,
-    gate: { limit: (outcome) => metrics?.limit(outcome) },
+    gate: {
+      limit: (outcome) => metrics?.limit(outcome),
+      authenticated: spans
+        ? (ctx, kind) => spans.event(ctx, "switchyard.authenticated", { "switchyard.principal.kind": kind })
+        : undefined,
+    },
     pipelines: buildPipelineObserver(pipelineMetrics, spans),
     attach: (pools) => metrics?.attach(pools),
     requestStart(ctx, method, url, tracestate) {
       if (spans)
         spans.startRequest(ctx, method, url, Array.isArray(tracestate) ? tracestate.join(",") : tracestate);
-    },
-    authenticated(ctx, principalKind) {
-      spans?.event(ctx, "switchyard.authenticated", { "switchyard.principal.kind": principalKind });
     },
     requestEnd(ctx, route, status) {
       if (metrics) {
@@ -142,16 +156,6 @@ export async function createObservability(config: Config, logger: Logger): Promi
       spans?.endRequest(ctx, route, status);
     },
     registerRoutes(app) {
-      if (spans) {
-        // Only with tracing: an event on the request's span once authentication has passed.
-        const s = spans;
-        app.addHook("preHandler", (request, _reply, done) => {
-          const kind = (request.principal as { kind?: string } | null)?.kind;
-          if (kind && request.ctx)
-            s.event(request.ctx, "switchyard.authenticated", { "switchyard.principal.kind": kind });
-          done();
-        });
-      }
       if (!metrics || cfg.metrics.port !== undefined) return;
       app.get(cfg.metrics.path, async (_request, reply) => {
         const { contentType, body } = await metrics.exposition();

@@ -55,6 +55,7 @@ export class GatewayMetrics {
   readonly batchSize: FastHistogram;
   readonly batchQueueDelay: FastHistogram;
   readonly batches: FastCounter;
+  readonly traceSpansCounter: FastCounter;
   private readonly itlByPool = new Map<string, (gapMs: number) => void>();
 
   constructor(opts: { processMetrics: boolean }) {
@@ -170,6 +171,12 @@ export class GatewayMetrics {
     this.batches = new FastCounter(r, n("batches_total"), "Dynamic batching: batched upstream calls.", [
       "model",
     ]);
+    this.traceSpansCounter = new FastCounter(
+      r,
+      n("trace_spans_total"),
+      "Spans of the tracer by outcome: exported, dropped (export queue full) or failed (the collector did not take them).",
+      ["outcome"],
+    );
     this.poolGauges();
     if (opts.processMetrics) {
       collectDefaultMetrics({ register: r, prefix: PREFIX });
@@ -293,6 +300,11 @@ export class GatewayMetrics {
     this.batchSize.labels(model).observe(items);
     const delay = this.batchQueueDelay.labels(model);
     for (const ms of queueDelaysMs) delay.observe(ms / 1000);
+  }
+
+  /** Spans of the tracer, by what became of them (exported, dropped by a full queue, failed to export). */
+  traceSpans(outcome: "exported" | "dropped" | "failed", count: number): void {
+    this.traceSpansCounter.inc(count, outcome);
   }
 
   limit(outcome: LimitOutcome): void {

@@ -1,28 +1,9 @@
-import {
-  type Attributes,
-  type Context,
-  createTraceState,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  TraceFlags,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
 import type { RequestContext } from "../core/context.js";
+import { type SpanAttributes, SpanKindCode, StatusCode } from "./otlp.js";
+import type { SpanParent, Tracer, TraceSpan } from "./tracing.js";
 
-/**
- * What `tracing.ts` (the one file that loads the OpenTelemetry SDK) hands to the instrumented code.
- * Everything here uses only `@opentelemetry/api`.
- */
-export interface TracingEngine {
-  readonly tracer: Tracer;
-  /** The next span started takes these ids (undefined trace id: inherit or generate). */
-  pinIds(traceId: string | undefined, spanId: string): void;
-  forceFlush(): Promise<void>;
-  shutdown(): Promise<void>;
-}
+export type { SpanAttributes } from "./otlp.js";
+export type { TraceSpan } from "./tracing.js";
 
 /** Where an endpoint id points, for `server.address` / `server.port`. */
 export interface EndpointAddress {
@@ -33,16 +14,16 @@ export interface EndpointAddress {
 export type ContextSpanKind = "server" | "consumer" | "internal";
 
 interface State {
-  span: Span;
+  span: TraceSpan;
   op: string | undefined;
   method: string | undefined;
   admitted: boolean;
 }
 
-const KINDS: Record<ContextSpanKind, SpanKind> = {
-  server: SpanKind.SERVER,
-  consumer: SpanKind.CONSUMER,
-  internal: SpanKind.INTERNAL,
+const KINDS: Record<ContextSpanKind, number> = {
+  server: SpanKindCode.server,
+  consumer: SpanKindCode.consumer,
+  internal: SpanKindCode.internal,
 };
 
 /** GenAI `gen_ai.operation.name` for a route. */
@@ -52,22 +33,28 @@ const OPERATIONS: Record<string, string> = {
   "/v1/embeddings": "embeddings",
 };
 
-export function traceparentOf(span: Span): string {
-  const sc = span.spanContext();
-  return `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags & TraceFlags.SAMPLED ? "01" : "00"}`;
+export function traceparentOf(span: TraceSpan): string {
+  return `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`;
 }
 
-/** The remote parent a request context stands for (its incoming `traceparent`), or the root. */
-function parentOf(ctx: RequestContext, tracestate: string | undefined): Context {
-  if (!ctx.parentSpanId) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, {
-    traceId: ctx.traceId,
+/** The remote parent a request context stands for (its incoming `traceparent`), if it has one. */
+function parentOf(ctx: RequestContext, tracestate: string | undefined): SpanParent | undefined {
+  if (!ctx.parentSpanId) return undefined;
+  return {
     spanId: ctx.parentSpanId,
-    traceFlags: Number.parseInt(ctx.traceFlags, 16) & TraceFlags.SAMPLED,
-    isRemote: true,
-    traceState: tracestate ? createTraceState(tracestate) : undefined,
-  });
+    sampled: (Number.parseInt(ctx.traceFlags, 16) & 1) === 1,
+    remote: true,
+    traceState: tracestate,
+  };
 }
+
+/** A span as the parent of its children (local: in this process). */
+const localParent = (span: TraceSpan): SpanParent => ({
+  spanId: span.spanId,
+  sampled: span.sampled,
+  remote: false,
+  traceState: span.traceState,
+});
 
 /**
  * Spans of a gateway: one per request (or job run) keyed by its `RequestContext`, one client span per
@@ -76,42 +63,54 @@ function parentOf(ctx: RequestContext, tracestate: string | undefined): Context 
  * client name the exported span.
  */
 export class Spans {
-  private readonly states = new WeakMap<RequestContext, State>();
-
   constructor(
-    private readonly engine: TracingEngine,
+    private readonly tracer: Tracer,
     private readonly addresses: ReadonlyMap<string, EndpointAddress>,
   ) {}
 
-  /** Starts the span that stands for `ctx` (an incoming request, a job run, a pipeline step). */
+  /** Starts the span that stands for `ctx` (a job run, a pipeline step); `attributes` are copied. */
   startContextSpan(
     ctx: RequestContext,
     name: string,
     kind: ContextSpanKind,
-    attributes: Attributes,
-    tracestate?: string,
-  ): Span {
-    this.engine.pinIds(ctx.parentSpanId ? undefined : ctx.traceId, ctx.spanId);
-    const span = this.engine.tracer.startSpan(
+    attributes: SpanAttributes,
+  ): TraceSpan {
+    return this.open(ctx, name, kind, { ...attributes }, undefined);
+  }
+
+  /** The span of `ctx`; it keeps `attributes` as its own. */
+  private open(
+    ctx: RequestContext,
+    name: string,
+    kind: ContextSpanKind,
+    attributes: SpanAttributes,
+    tracestate: string | undefined,
+  ): TraceSpan {
+    const span = this.tracer.start(
       name,
-      { kind: KINDS[kind], attributes, startTime: performance.timeOrigin + ctx.startedAt },
+      KINDS[kind],
+      ctx.traceId,
+      ctx.spanId,
       parentOf(ctx, tracestate),
+      attributes,
+      performance.timeOrigin + ctx.startedAt,
     );
-    this.states.set(ctx, { span, op: undefined, method: undefined, admitted: false });
+    ctx.span = { span, op: undefined, method: undefined, admitted: false } satisfies State;
     return span;
   }
 
   /** The server span of an HTTP request. */
   startRequest(ctx: RequestContext, method: string, url: string, tracestate: string | undefined): void {
-    const path = url.split("?")[0] ?? url;
-    const span = this.startContextSpan(
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const span = this.open(
       ctx,
       `${method} ${path}`,
       "server",
       { "http.request.method": method, "url.path": path, "switchyard.request_id": ctx.requestId },
       tracestate,
     );
-    const state = this.states.get(ctx) as State;
+    const state = ctx.span as State;
     state.method = method;
     const op = OPERATIONS[path];
     if (op) {
@@ -120,25 +119,31 @@ export class Spans {
     }
   }
 
-  span(ctx: RequestContext): Span | undefined {
-    return this.states.get(ctx)?.span;
+  span(ctx: RequestContext): TraceSpan | undefined {
+    return (ctx.span as State | undefined)?.span;
   }
 
   /** An event on the context's span (`auth`, `limits`, …). */
-  event(ctx: RequestContext, name: string, attributes?: Attributes): void {
-    this.states.get(ctx)?.span.addEvent(name, attributes);
+  event(ctx: RequestContext, name: string, attributes?: SpanAttributes): void {
+    (ctx.span as State | undefined)?.span.addEvent(name, attributes);
   }
 
   /** Starts the client span of one upstream attempt; the caller ends it. */
-  startAttempt(ctx: RequestContext, pool: string, endpoint: string, attempt: number, hedge: boolean): Span {
-    const state = this.states.get(ctx);
+  startAttempt(
+    ctx: RequestContext,
+    pool: string,
+    endpoint: string,
+    attempt: number,
+    hedge: boolean,
+  ): TraceSpan {
+    const state = ctx.span as State | undefined;
     if (state && !state.admitted) {
       state.admitted = true;
       state.span.addEvent("switchyard.admitted", { "gen_ai.request.model": pool });
     }
     const op = state?.op ?? "chat";
     const addr = this.addresses.get(endpoint);
-    const attributes: Attributes = {
+    const attributes: SpanAttributes = {
       "gen_ai.operation.name": op,
       "gen_ai.request.model": pool,
       "switchyard.endpoint": endpoint,
@@ -149,20 +154,27 @@ export class Spans {
       attributes["server.address"] = addr.address;
       if (addr.port !== undefined) attributes["server.port"] = addr.port;
     }
-    const parent = state ? trace.setSpan(ROOT_CONTEXT, state.span) : parentOf(ctx, undefined);
-    return this.engine.tracer.startSpan(`${op} ${pool}`, { kind: SpanKind.CLIENT, attributes }, parent);
+    const parent = state ? localParent(state.span) : parentOf(ctx, undefined);
+    return this.tracer.start(
+      `${op} ${pool}`,
+      SpanKindCode.client,
+      ctx.traceId,
+      undefined,
+      parent,
+      attributes,
+    );
   }
 
-  endAttempt(span: Span, outcome: string, code: string | undefined): void {
+  endAttempt(span: TraceSpan, outcome: string, code: string | undefined): void {
     span.setAttribute("switchyard.outcome", outcome);
     if (code) span.setAttribute("error.type", code);
-    if (outcome === "failure") span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+    if (outcome === "failure") span.setStatus(StatusCode.error, code);
     span.end();
   }
 
   /** Ends the span of an HTTP request with what the access line knows. */
   endRequest(ctx: RequestContext, route: string | undefined, status: number): void {
-    const state = this.states.get(ctx);
+    const state = ctx.span as State | undefined;
     if (!state) return;
     const { span } = state;
     if (route) {
@@ -177,7 +189,7 @@ export class Spans {
 
   /** Ends the context span of a job run or step; `errorCode` marks it failed. */
   endContextSpan(ctx: RequestContext, errorCode?: string): void {
-    const state = this.states.get(ctx);
+    const state = ctx.span as State | undefined;
     if (!state) return;
     this.finish(ctx, state, errorCode);
     state.span.end();
@@ -196,8 +208,8 @@ export class Spans {
     }
     if (errorCode) {
       span.setAttribute("error.type", errorCode);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+      span.setStatus(StatusCode.error, errorCode);
     }
-    this.states.delete(ctx);
+    ctx.span = undefined;
   }
 }

@@ -1,44 +1,122 @@
 /**
- * The one file that loads the OpenTelemetry SDK. It is imported dynamically, and only when tracing
- * is configured with an endpoint; without one the gateway never loads it and the instrumented code
- * runs against `@opentelemetry/api` alone.
+ * The gateway's tracer: spans in OpenTelemetry's model (W3C trace context, parent-based ratio
+ * sampling, OTLP semantic attributes) exported over OTLP/HTTP with protobuf bodies. It records only
+ * what `spans.ts` asks of it, and writes a span to protobuf as it ends (`otlp.ts`), so tracing every
+ * request costs a few microseconds rather than the general-purpose SDK's hundred.
  */
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type IdGenerator,
-  ParentBasedSampler,
-  RandomIdGenerator,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { newSpanId } from "../core/ids.js";
 import type { TracingConfig } from "./config.js";
-import type { TracingEngine } from "./spans.js";
+import {
+  type EndedSpan,
+  OtlpExporter,
+  type SpanAttributes,
+  type SpanEvent,
+  StatusCode,
+  spanFlags,
+} from "./otlp.js";
 
-/** Random ids, except that the next span may be given the ids its `RequestContext` already carries. */
-class PinnableIds implements IdGenerator {
-  private readonly random = new RandomIdGenerator();
-  private traceId: string | undefined;
-  private spanId: string | undefined;
+/** The span a new span is a child of. */
+export interface SpanParent {
+  readonly spanId: string;
+  readonly sampled: boolean;
+  readonly remote: boolean;
+  readonly traceState: string | undefined;
+}
 
-  pin(traceId: string | undefined, spanId: string): void {
-    this.traceId = traceId;
-    this.spanId = spanId;
+/** One span. When its trace is not sampled it only carries ids (for the `traceparent` sent on). */
+export class TraceSpan implements EndedSpan {
+  readonly attributes: SpanAttributes;
+  events: SpanEvent[] | undefined;
+  statusCode: number = StatusCode.unset;
+  statusMessage: string | undefined;
+  endMs = 0;
+  readonly flags: number;
+
+  constructor(
+    private readonly sink: OtlpExporter | undefined,
+    public name: string,
+    readonly kind: number,
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly parentSpanId: string | undefined,
+    readonly traceState: string | undefined,
+    readonly sampled: boolean,
+    remoteParent: boolean,
+    readonly startMs: number,
+    /** Kept as the span's own: the caller hands over an object it does not share. */
+    attributes: SpanAttributes,
+  ) {
+    this.flags = spanFlags(sampled, remoteParent);
+    this.attributes = attributes;
   }
 
-  generateTraceId(): string {
-    const id = this.traceId;
-    this.traceId = undefined;
-    return id ?? this.random.generateTraceId();
+  setAttribute(key: string, value: SpanAttributes[string]): void {
+    if (this.sampled && !this.endMs) this.attributes[key] = value;
   }
 
-  generateSpanId(): string {
-    const id = this.spanId;
-    this.spanId = undefined;
-    return id ?? this.random.generateSpanId();
+  addEvent(
+    name: string,
+    attributes?: SpanAttributes,
+    timeMs = performance.timeOrigin + performance.now(),
+  ): void {
+    if (!this.sampled || this.endMs) return;
+    const event = { name, timeMs, attributes };
+    if (this.events) this.events.push(event);
+    else this.events = [event];
   }
+
+  setStatus(code: number, message?: string): void {
+    if (!this.sampled || this.endMs) return;
+    this.statusCode = code;
+    this.statusMessage = message;
+  }
+
+  updateName(name: string): void {
+    if (!this.endMs) this.name = name;
+  }
+
+  /** Ends the span (once) and hands it to the exporter when it is sampled. */
+  end(timeMs = performance.timeOrigin + performance.now()): void {
+    if (this.endMs) return;
+    this.endMs = Math.max(timeMs, this.startMs);
+    if (this.sampled) this.sink?.add(this);
+  }
+}
+
+/**
+ * OpenTelemetry's `TraceIdRatioBasedSampler` decision, so a gateway and other OpenTelemetry services
+ * that see the same trace id agree: the XOR of the trace id's four 32-bit words against the ratio of
+ * 2^32 - 1.
+ */
+export function ratioSampled(traceId: string, ratio: number): boolean {
+  if (ratio >= 1) return true;
+  if (ratio <= 0) return false;
+  let acc = 0;
+  for (let i = 0; i < traceId.length; i += 8)
+    acc = (acc ^ Number.parseInt(traceId.slice(i, i + 8), 16)) >>> 0;
+  return acc <= Math.floor(ratio * 0xffffffff);
+}
+
+/** W3C: a `tracestate` longer than 512 characters may be dropped; this one is (as the SDK does). */
+const MAX_TRACESTATE = 512;
+
+export interface Tracer {
+  /**
+   * Starts a span. `spanId` pins its id (a request context's own); `parent` undefined starts a trace
+   * with `traceId`, sampled by the configured ratio; otherwise the parent's sampled flag is followed.
+   * The span keeps `attributes` as its own object.
+   */
+  start(
+    name: string,
+    kind: number,
+    traceId: string,
+    spanId: string | undefined,
+    parent: SpanParent | undefined,
+    attributes: SpanAttributes,
+    startMs?: number,
+  ): TraceSpan;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
 }
 
 /** `http://collector:4318` → `http://collector:4318/v1/traces`; a URL already ending in `/v1/traces` is kept. */
@@ -47,34 +125,53 @@ export function tracesUrl(endpoint: string): string {
   return base.endsWith("/v1/traces") ? base : `${base}/v1/traces`;
 }
 
-/** A tracer provider of its own (not registered globally: one process may run several gateways). */
-export function startTracing(cfg: TracingConfig & { endpoint: string }, version: string): TracingEngine {
-  const ids = new PinnableIds();
-  const exporter = new OTLPTraceExporter({
+export interface TracingHooks {
+  onSpans?: (outcome: "exported" | "dropped" | "failed", count: number) => void;
+  onFailure?: (reason: string, spans: number, dropped: number) => void;
+}
+
+export function startTracing(
+  cfg: TracingConfig & { endpoint: string },
+  version: string,
+  hooks: TracingHooks = {},
+): Tracer {
+  const exporter = new OtlpExporter({
     url: tracesUrl(cfg.endpoint),
-    headers: { ...cfg.headers },
-    timeoutMillis: cfg.exportTimeoutMs,
+    headers: cfg.headers,
+    resource: {
+      "service.name": cfg.serviceName,
+      "service.version": version,
+      "telemetry.sdk.name": "switchyard",
+      "telemetry.sdk.language": "nodejs",
+      "telemetry.sdk.version": version,
+    },
+    scope: { name: "switchyard", version },
+    maxQueueSize: cfg.maxQueueSize,
+    maxExportBatchSize: cfg.maxExportBatchSize,
+    scheduledDelayMs: cfg.scheduledDelayMs,
+    exportTimeoutMs: cfg.exportTimeoutMs,
+    ...hooks,
   });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: cfg.serviceName,
-      [ATTR_SERVICE_VERSION]: version,
-    }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
-    idGenerator: ids,
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, {
-        maxQueueSize: cfg.maxQueueSize,
-        maxExportBatchSize: cfg.maxExportBatchSize,
-        scheduledDelayMillis: cfg.scheduledDelayMs,
-        exportTimeoutMillis: cfg.exportTimeoutMs,
-      }),
-    ],
-  });
+  const ratio = cfg.sampleRatio;
   return {
-    tracer: provider.getTracer("switchyard", version),
-    pinIds: (traceId, spanId) => ids.pin(traceId, spanId),
-    forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    start(name, kind, traceId, spanId, parent, attributes, startMs) {
+      const sampled = parent ? parent.sampled : ratioSampled(traceId, ratio);
+      const ts = parent?.traceState;
+      return new TraceSpan(
+        exporter,
+        name,
+        kind,
+        traceId,
+        spanId ?? newSpanId(),
+        parent?.spanId,
+        ts && ts.length <= MAX_TRACESTATE ? ts : undefined,
+        sampled,
+        parent?.remote ?? false,
+        startMs ?? performance.timeOrigin + performance.now(),
+        attributes,
+      );
+    },
+    forceFlush: () => exporter.flush(),
+    shutdown: () => exporter.shutdown(),
   };
 }

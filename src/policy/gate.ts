@@ -27,6 +27,8 @@ export type LimitOutcome = "allowed" | "rejected" | "dry_run_would_block" | "fai
 
 export interface GateObserver {
   limit(outcome: LimitOutcome): void;
+  /** A request's caller is known (an event on its span). */
+  authenticated?(ctx: RequestContext, principalKind: string): void;
 }
 
 /** A request that passed the gate. `finish` settles it exactly once, when the request ends. */
@@ -78,9 +80,21 @@ export class Gate {
     return this.d.authenticator.mode === "none";
   }
 
-  /** See `Authenticator.authenticate`: a promise only when it has to wait; never throws. */
-  authenticate(headers: AuthHeaders): Principal | Promise<Principal> {
-    return this.d.authenticator.authenticate(headers);
+  /**
+   * See `Authenticator.authenticate`: a promise only when it has to wait; never throws. With `ctx`,
+   * the observer hears who the caller is once that is known.
+   */
+  authenticate(headers: AuthHeaders, ctx?: RequestContext): Principal | Promise<Principal> {
+    const p = this.d.authenticator.authenticate(headers);
+    const report = this.d.observer?.authenticated;
+    if (!report || !ctx) return p;
+    if (p instanceof Promise)
+      return p.then((q) => {
+        report(ctx, q.kind);
+        return q;
+      });
+    report(ctx, p.kind);
+    return p;
   }
 
   isAdmin(headers: AuthHeaders): boolean {

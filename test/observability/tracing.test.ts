@@ -1,16 +1,22 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
-import { type Running, startGateway, startSim } from "../helpers/proc.js";
-import { type DecodedSpan, type Receiver, startReceiver } from "./otlp.js";
+import { CLI, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { type DecodedSpan, decodeTraces, type Receiver, startReceiver } from "./otlp.js";
 
 const SERVER = 2;
 const CLIENT = 3;
 const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
 const PROMPT = "zebra-lantern-prompt-4711";
-const SECRET = "sk-live-do-not-log-8842";
+const ADMIN = "admin-key-for-tracing-tests-0123456789";
+let SECRET = "";
 
 async function spansOf(rx: Receiver, traceId: string, count: number): Promise<DecodedSpan[]> {
   const until = Date.now() + 15_000;
@@ -29,8 +35,18 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
   before(async () => {
     rx = await startReceiver();
     sim = await startSim(["--model", "sim-small:instant"]);
+    const db = join(mkdtempSync(join(tmpdir(), "switchyard-tracing-")), "keys.db");
+    const created = spawnSync(
+      process.execPath,
+      [CLI, "keys", "create", "--name", "tracing", "--models", "sim-small", "--db", db, "--json"],
+      { encoding: "utf8" },
+    );
+    assert.equal(created.status, 0, created.stderr);
+    SECRET = (JSON.parse(created.stdout) as { key: string }).key;
     gw = await startGateway({
       logging: { level: "info" },
+      auth: { mode: "keys", adminKey: ADMIN },
+      store: { path: db },
       observability: {
         tracing: { endpoint: rx.url, scheduledDelayMs: 50, serviceName: "switchyard-test" },
       },
@@ -95,6 +111,9 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
     assert.equal(srv.attributes["gen_ai.usage.output_tokens"], body.usage.completion_tokens);
     assert.equal(srv.resource["service.name"], "switchyard-test");
     assert.ok(srv.events.some((e) => e.name === "switchyard.admitted"));
+    const authEvent = srv.events.find((e) => e.name === "switchyard.authenticated");
+    assert.ok(authEvent, srv.events.map((e) => e.name).join());
+    assert.ok(authEvent.timeNs >= srv.startNs && authEvent.timeNs <= srv.endNs);
 
     // Retries are siblings under the server span.
     for (const a of attempts) {
@@ -135,7 +154,11 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
   test("a stream gets a first-token event; a request without traceparent starts a new trace", async () => {
     const res = await request(`${gw.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-request-id": "trace-stream-1" },
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": "trace-stream-1",
+        authorization: `Bearer ${SECRET}`,
+      },
       body: JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "hi" }], stream: true }),
     });
     await res.body.text();
@@ -150,5 +173,131 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
     );
     const first = srv.events.find((e) => e.name === "gen_ai.first_token") as { timeNs: bigint };
     assert.ok(first.timeNs >= srv.startNs && first.timeNs <= srv.endNs);
+  });
+
+  test("a client's unsampled traceparent is followed: nothing exported, the flag passed on", async () => {
+    const trace = "5bf92f3577b34da6a3ce929d0e0e4799";
+    const res = await request(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-request-id": "trace-unsampled-1",
+        traceparent: `00-${trace}-${CLIENT_SPAN}-00`,
+        authorization: `Bearer ${SECRET}`,
+      },
+      body: JSON.stringify({
+        model: "sim-small",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 2,
+      }),
+    });
+    await res.body.text();
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers.traceparent), new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
+    const rec = await request(`${sim.url}/sim/requests/trace-unsampled-1`);
+    const seen = (await rec.body.json()) as { history: Array<{ traceparent: string | null }> };
+    assert.match(String(seen.history[0]?.traceparent), new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
+    // A sampled request sent after it is exported; the unsampled one never is.
+    const after = await request(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` },
+      body: JSON.stringify({
+        model: "sim-small",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 2,
+      }),
+    });
+    await after.body.text();
+    await spansOf(rx, String(after.headers.traceparent).split("-")[1] as string, 2);
+    assert.equal(rx.spans.filter((s) => s.traceId === trace).length, 0);
+  });
+});
+
+describe("span export when the collector fails", () => {
+  let sim: Running;
+  let gw: Running;
+  let collector: ReturnType<typeof createServer>;
+  const answers: number[] = [];
+  const received: DecodedSpan[] = [];
+  let mode: "flaky" | "down" = "flaky";
+
+  before(async () => {
+    collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        // flaky: every other export is refused with 503 (retryable), then taken.
+        const refuse = mode === "down" || answers.length % 2 === 0;
+        const status = refuse ? (mode === "down" ? 500 : 503) : 200;
+        answers.push(status);
+        if (!refuse) received.push(...decodeTraces(Buffer.concat(chunks)));
+        res.writeHead(status, { "retry-after": "0" }).end();
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+    const port = (collector.address() as { port: number }).port;
+    sim = await startSim(["--model", "sim-small:instant"]);
+    gw = await startGateway({
+      logging: { level: "info" },
+      observability: {
+        tracing: {
+          endpoint: `http://127.0.0.1:${port}/v1/traces`,
+          scheduledDelayMs: 50,
+          exportTimeoutMs: 3000,
+        },
+      },
+      models: { "sim-small": { endpoints: [{ kind: "openai", url: `${sim.url}/v1` }] } },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await sim?.stop();
+    await new Promise<void>((r) => collector.close(() => r()));
+  });
+
+  const chat = async (id: string) => {
+    const res = await request(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": id },
+      body: JSON.stringify({
+        model: "sim-small",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 2,
+      }),
+    });
+    await res.body.text();
+    assert.equal(res.statusCode, 200);
+    return String(res.headers.traceparent).split("-")[1] as string;
+  };
+  const metric = async (outcome: string) => {
+    const text = await (await request(`${gw.url}/metrics`)).body.text();
+    const m = text.match(new RegExp(`^switchyard_trace_spans_total\\{outcome="${outcome}"\\} (\\d+)$`, "m"));
+    return m ? Number(m[1]) : 0;
+  };
+
+  test("a 503 from the collector is retried: the spans arrive, counted as exported", async () => {
+    const trace = await chat("export-retry-1");
+    const until = Date.now() + 10_000;
+    while (!received.some((s) => s.traceId === trace) && Date.now() < until) await sleep(50);
+    assert.equal(received.filter((s) => s.traceId === trace).length, 2);
+    assert.deepEqual(answers.slice(0, 2), [503, 200]);
+    assert.ok((await metric("exported")) >= 2);
+  });
+
+  test("a collector that refuses: requests are answered, spans counted as failed, one warning per batch", async () => {
+    mode = "down";
+    const before = await metric("failed");
+    await chat("export-down-1");
+    const until = Date.now() + 10_000;
+    // The request's two spans, and those of the GET /metrics requests made here.
+    while ((await metric("failed")) < before + 2 && Date.now() < until) await sleep(100);
+    assert.ok((await metric("failed")) >= before + 2);
+    assert.ok(answers.includes(500));
+    const logged = Date.now() + 5000;
+    while (!gw.lines.some((l) => l.msg === "exporting spans failed") && Date.now() < logged) await sleep(50);
+    const warn = gw.lines.find((l) => l.msg === "exporting spans failed");
+    assert.ok(warn, "warning logged");
+    assert.equal(warn.level, "warn");
+    assert.match(String(warn.reason), /500/);
   });
 });
