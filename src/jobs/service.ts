@@ -46,8 +46,17 @@ export const submissionSchema = z
       .optional()
       .transform((w) => (typeof w === "string" ? { url: w } : w)),
     metadata: z
-      .record(z.string().max(64), z.string().max(512))
-      .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata keys")
+      // A key `__proto__` would be skipped by the record's parsing and lost: refused, not dropped.
+      .custom<unknown>()
+      .refine(
+        (m) => m === null || typeof m !== "object" || !Object.hasOwn(m, "__proto__"),
+        "the metadata key __proto__ is reserved",
+      )
+      .pipe(
+        z
+          .record(z.string().max(64), z.string().max(512))
+          .refine((m) => Object.keys(m).length <= 16, "at most 16 metadata keys"),
+      )
       .optional(),
   })
   .strict();

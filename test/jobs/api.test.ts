@@ -142,6 +142,24 @@ describe("jobs API", () => {
     assert.equal(frac.json.run_after, "1970-01-01T00:00:01.000Z");
   });
 
+  test("metadata is kept as sent; a key __proto__ is refused with 400, never dropped", async () => {
+    const ok = await call("POST", "/v1/jobs", {
+      type: "chat.completion",
+      request: chatReq(),
+      metadata: { team: "a", constructor: "b", toString: "c" },
+    });
+    assert.equal(ok.status, 202, JSON.stringify(ok.json));
+    const got = await call("GET", `/v1/jobs/${ok.json.id}`);
+    assert.deepEqual(got.json.metadata, { team: "a", constructor: "b", toString: "c" });
+    // JSON.parse keeps `__proto__` as an ordinary key: the body below carries it.
+    const body = JSON.parse('{"type":"chat.completion","metadata":{"__proto__":"x","team":"a"}}');
+    const bad = await call("POST", "/v1/jobs", { ...body, request: chatReq() });
+    assert.equal(bad.status, 400, JSON.stringify(bad.json));
+    assert.equal(bad.json.error.code, "invalid_request");
+    assert.match(bad.json.error.param, /^metadata/);
+    assert.match(bad.json.error.message, /__proto__/);
+  });
+
   test("20 concurrent identical submissions with one Idempotency-Key make one job; another body is 422", async () => {
     const body = { type: "chat.completion", request: chatReq("idem") };
     const headers = { "idempotency-key": `k-${Date.now()}` };
