@@ -383,6 +383,8 @@ export class OtlpExporter {
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private stopped = false;
+  /** Set by `shutdown`: no export may run past it, so a dead collector cannot hold the exit. */
+  private finalDeadline = Number.POSITIVE_INFINITY;
   private readonly head: { resource: Buffer; scope: Buffer };
   private readonly headers: Record<string, string>;
 
@@ -450,7 +452,8 @@ export class OtlpExporter {
     for (let b = this.ready.shift(); b; b = this.ready.shift()) {
       const spans = b.w.bytes();
       const body = Buffer.concat([requestHead(this.head.resource, this.head.scope, spans.length), spans]);
-      const error = await this.post(body);
+      const error =
+        performance.now() < this.finalDeadline ? await this.post(body) : "the shutdown's export time ran out";
       this.queued -= b.spans;
       if (error === undefined) this.opts.onSpans?.("exported", b.spans);
       else {
@@ -463,7 +466,7 @@ export class OtlpExporter {
 
   /** Posts one body; undefined when the collector took it, else why not. */
   private async post(body: Buffer): Promise<string | undefined> {
-    const deadline = performance.now() + this.opts.exportTimeoutMs;
+    const deadline = Math.min(performance.now() + this.opts.exportTimeoutMs, this.finalDeadline);
     let backoffMs = 1000;
     for (;;) {
       const left = deadline - performance.now();
@@ -501,8 +504,12 @@ export class OtlpExporter {
     }
   }
 
-  /** Flushes, then drops whatever ends later. */
+  /**
+   * Exports what waits, all of it within one `exportTimeoutMs` (what is left then is counted as
+   * failed), then drops whatever ends later.
+   */
   async shutdown(): Promise<void> {
+    this.finalDeadline = performance.now() + this.opts.exportTimeoutMs;
     await this.flush();
     this.stopped = true;
   }
