@@ -19,6 +19,21 @@ export function toolSkipReason(tool: string | undefined, what: string, install: 
   return tool ? undefined : skipReason(`${what} not found: ${install}`);
 }
 
+/**
+ * undefined when python3 can import `module`; otherwise the reason to skip (or, with CI set, an
+ * error) naming the package and how to install it.
+ */
+export async function pythonSkipReason(
+  module: string,
+  what: string,
+  install: string,
+): Promise<string | undefined> {
+  const missing = toolSkipReason(PYTHON, "python3", "install Python 3");
+  if (missing) return missing;
+  const r = await run(PYTHON as string, ["-c", `import ${module}`]);
+  return toolSkipReason(r.code === 0 ? "ok" : undefined, what, install);
+}
+
 export interface Run {
   code: number | null;
   stdout: string;

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { CLI, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { createKey, type Running, startGateway, startSim } from "../helpers/proc.js";
 import { type Clients, connect, metadata, trailer } from "./_helpers.js";
 import { GRPCURL, run } from "./_tools.js";
 
@@ -31,13 +30,7 @@ describe("gRPC auth and limits: the same gate as HTTP", () => {
         "sim-embed": { type: "embedding", endpoints: [upstream] },
       },
     });
-    const created = spawnSync(
-      process.execPath,
-      [CLI, "keys", "create", "--name", "grpc", "--models", "sim-small,sim-limited", "--db", db, "--json"],
-      { encoding: "utf8" },
-    );
-    assert.equal(created.status, 0, created.stderr);
-    key = (JSON.parse(created.stdout) as { key: string }).key;
+    key = createKey(db, "grpc", ["sim-small", "sim-limited"]);
     c = connect(gw.grpcPort!);
   });
   after(async () => {

@@ -6,24 +6,17 @@ import { after, before, describe, test } from "node:test";
 import { PROTO_FILES } from "../../src/grpc/protos.js";
 import { DESCRIPTOR_SET } from "../../src/grpc/reflection.js";
 import { configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
-import { PYTHON, run, toolSkipReason } from "./_tools.js";
+import { PYTHON, pythonSkipReason, run } from "./_tools.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const HEALTH_PROTO_DIR = join(ROOT, "node_modules", "grpc-health-check", "proto");
 
 /** python3 with grpcio and grpcio-tools (installed by .ci/run), or the reason to skip. */
-async function pythonSkipReason(): Promise<string | undefined> {
-  const missing = toolSkipReason(PYTHON, "python3", "install Python 3");
-  if (missing) return missing;
-  const r = await run(PYTHON as string, ["-c", "import grpc, grpc_tools"]);
-  return toolSkipReason(
-    r.code === 0 ? "ok" : undefined,
-    "Python packages grpcio and grpcio-tools",
-    "pip install grpcio==1.85.1 grpcio-tools==1.85.1",
-  );
-}
-
-const skip = await pythonSkipReason();
+const skip = await pythonSkipReason(
+  "grpc, grpc_tools",
+  "Python packages grpcio and grpcio-tools",
+  "pip install grpcio==1.85.1 grpcio-tools==1.85.1",
+);
 
 function protoc(...args: string[]) {
   return run(PYTHON as string, ["-m", "grpc_tools.protoc", "-I", join(ROOT, "proto"), ...args], 60_000);

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,17 @@ import { createInterface } from "node:readline";
 import { stringify } from "yaml";
 
 export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+
+/** Creates an API key with the CLI (`switchyard keys create`) in the store at `db`; returns the key. */
+export function createKey(db: string, name: string, models: string[]): string {
+  const created = spawnSync(
+    process.execPath,
+    [CLI, "keys", "create", "--name", name, "--models", models.join(","), "--db", db, "--json"],
+    { encoding: "utf8" },
+  );
+  assert.equal(created.status, 0, created.stderr);
+  return (JSON.parse(created.stdout) as { key: string }).key;
+}
 
 export interface Running {
   proc: ChildProcess;

@@ -16,20 +16,13 @@ import {
   spanFlags,
   writeSpan,
 } from "../../src/observability/otlp.js";
-import { PYTHON, run, toolSkipReason } from "../grpc/_tools.js";
+import { PYTHON, pythonSkipReason, run } from "../grpc/_tools.js";
 
-async function pythonSkipReason(): Promise<string | undefined> {
-  const missing = toolSkipReason(PYTHON, "python3", "install Python 3");
-  if (missing) return missing;
-  const r = await run(PYTHON as string, ["-c", "import opentelemetry.proto"]);
-  return toolSkipReason(
-    r.code === 0 ? "ok" : undefined,
-    "the Python package opentelemetry-proto",
-    "pip install opentelemetry-proto==1.45.2",
-  );
-}
-
-const skip = await pythonSkipReason();
+const skip = await pythonSkipReason(
+  "opentelemetry.proto",
+  "the Python package opentelemetry-proto",
+  "pip install opentelemetry-proto==1.45.2",
+);
 
 // A start time with a sub-millisecond part, past 2^53 nanoseconds (as every current time is).
 const START_MS = 1_796_074_012_515.2168;

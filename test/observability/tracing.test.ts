@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -7,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
-import { CLI, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { createKey, type Running, startGateway, startSim } from "../helpers/proc.js";
 import { type DecodedSpan, decodeTraces, type Receiver, startReceiver } from "./otlp.js";
 
 const SERVER = 2;
@@ -27,6 +26,17 @@ async function spansOf(rx: Receiver, traceId: string, count: number): Promise<De
   }
 }
 
+/** A small chat request; answers the status and the `traceparent` the gateway answered with. */
+async function chatHi(gwUrl: string, headers: Record<string, string>) {
+  const res = await request(`${gwUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
+  });
+  await res.body.text();
+  return { status: res.statusCode, traceparent: String(res.headers.traceparent) };
+}
+
 describe("traces exported over OTLP/HTTP protobuf", () => {
   let sim: Running;
   let gw: Running;
@@ -36,13 +46,7 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
     rx = await startReceiver();
     sim = await startSim(["--model", "sim-small:instant"]);
     const db = join(mkdtempSync(join(tmpdir(), "switchyard-tracing-")), "keys.db");
-    const created = spawnSync(
-      process.execPath,
-      [CLI, "keys", "create", "--name", "tracing", "--models", "sim-small", "--db", db, "--json"],
-      { encoding: "utf8" },
-    );
-    assert.equal(created.status, 0, created.stderr);
-    SECRET = (JSON.parse(created.stdout) as { key: string }).key;
+    SECRET = createKey(db, "tracing", ["sim-small"]);
     gw = await startGateway({
       logging: { level: "info" },
       auth: { mode: "keys", adminKey: ADMIN },
@@ -177,38 +181,19 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
 
   test("a client's unsampled traceparent is followed: nothing exported, the flag passed on", async () => {
     const trace = "5bf92f3577b34da6a3ce929d0e0e4799";
-    const res = await request(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-request-id": "trace-unsampled-1",
-        traceparent: `00-${trace}-${CLIENT_SPAN}-00`,
-        authorization: `Bearer ${SECRET}`,
-      },
-      body: JSON.stringify({
-        model: "sim-small",
-        messages: [{ role: "user", content: "hi" }],
-        max_tokens: 2,
-      }),
+    const res = await chatHi(gw.url, {
+      "x-request-id": "trace-unsampled-1",
+      traceparent: `00-${trace}-${CLIENT_SPAN}-00`,
+      authorization: `Bearer ${SECRET}`,
     });
-    await res.body.text();
-    assert.equal(res.statusCode, 200);
-    assert.match(String(res.headers.traceparent), new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
+    assert.equal(res.status, 200);
+    assert.match(res.traceparent, new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
     const rec = await request(`${sim.url}/sim/requests/trace-unsampled-1`);
     const seen = (await rec.body.json()) as { history: Array<{ traceparent: string | null }> };
     assert.match(String(seen.history[0]?.traceparent), new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`));
     // A sampled request sent after it is exported; the unsampled one never is.
-    const after = await request(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` },
-      body: JSON.stringify({
-        model: "sim-small",
-        messages: [{ role: "user", content: "hi" }],
-        max_tokens: 2,
-      }),
-    });
-    await after.body.text();
-    await spansOf(rx, String(after.headers.traceparent).split("-")[1] as string, 2);
+    const after = await chatHi(gw.url, { authorization: `Bearer ${SECRET}` });
+    await spansOf(rx, after.traceparent.split("-")[1] as string, 2);
     assert.equal(rx.spans.filter((s) => s.traceId === trace).length, 0);
   });
 });
@@ -256,18 +241,9 @@ describe("span export when the collector fails", () => {
   });
 
   const chat = async (id: string) => {
-    const res = await request(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-request-id": id },
-      body: JSON.stringify({
-        model: "sim-small",
-        messages: [{ role: "user", content: "hi" }],
-        max_tokens: 2,
-      }),
-    });
-    await res.body.text();
-    assert.equal(res.statusCode, 200);
-    return String(res.headers.traceparent).split("-")[1] as string;
+    const res = await chatHi(gw.url, { "x-request-id": id });
+    assert.equal(res.status, 200);
+    return res.traceparent.split("-")[1] as string;
   };
   const metric = async (outcome: string) => {
     const text = await (await request(`${gw.url}/metrics`)).body.text();
