@@ -60,16 +60,31 @@ export function buildRouter(
   return new Router(buildPools(config, { observer, warn }), observer);
 }
 
+/**
+ * What a gateway and a standalone worker both run on: observability, the started router, the
+ * policy (auth, limits, the store) and the pipelines, wired to one another.
+ */
+export async function buildCore(config: Config, logger: Logger) {
+  const observability = await createObservability(config, logger);
+  const router = buildRouter(config, observability.router, logger);
+  observability.attach(() => router.models());
+  await router.start();
+  const policy = await buildPolicy(config, logger, observability.gate);
+  const pipelines = PipelineRunner.fromConfig(config, {
+    router,
+    gate: policy.gate,
+    observer: observability.pipelines,
+  });
+  return { observability, router, policy, pipelines };
+}
+
 /** The composition root: one config in, one running gateway out. Many can live in one process. */
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logging = opts.logger
     ? { logger: opts.logger, access: accessLogFrom(opts.logger), flush: () => {} }
     : createLogging({ level: config.logging.level, logPrompts: config.logging.logPrompts });
   const { logger } = logging;
-  const observability = await createObservability(config, logger);
-  const router = buildRouter(config, observability.router, logger);
-  observability.attach(() => router.models());
-  await router.start();
+  const { observability, router, policy, pipelines } = await buildCore(config, logger);
   const reloader = new ConfigReloader({
     router,
     config,
@@ -77,14 +92,16 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     logger,
     load: opts.loadConfig,
   });
-  const policy = await buildPolicy(config, logger, observability.gate);
-  const pipelines = PipelineRunner.fromConfig(config, {
-    router,
-    gate: policy.gate,
-    observer: observability.pipelines,
-  });
   const jobs = config.jobs.enabled
-    ? await createJobs({ config, router, gate: policy.gate, logger, store: policy.store, pipelines })
+    ? await createJobs({
+        config,
+        router,
+        gate: policy.gate,
+        logger,
+        store: policy.store,
+        pipelines,
+        observability,
+      })
     : undefined;
   if (config.auth.mode === "none") {
     logger.warn(

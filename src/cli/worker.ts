@@ -1,8 +1,7 @@
-import { buildRouter } from "../app.js";
+import { buildCore } from "../app.js";
 import type { Config } from "../config/schema.js";
 import { createJobs } from "../jobs/runtime.js";
 import { createLogging } from "../observability/logger.js";
-import { buildPolicy } from "../policy/build.js";
 import { ConfigError, loadConfig } from "./load.js";
 import { parseFlags, UsageError } from "./options.js";
 
@@ -39,9 +38,9 @@ export async function workerCommand(args: string[], env: Env): Promise<number> {
   }
   const logging = createLogging({ level: config.logging.level });
   const { logger } = logging;
-  const router = buildRouter(config, undefined, logger);
-  await router.start();
-  const policy = await buildPolicy(config, logger);
+  // Spans and metrics as in `serve`: a run's spans join the submitting request's trace, and
+  // metrics are served when `observability.metrics.port` gives them a listener of their own.
+  const { observability, router, policy, pipelines } = await buildCore(config, logger);
   const jobs = await createJobs({
     config,
     router,
@@ -49,11 +48,14 @@ export async function workerCommand(args: string[], env: Env): Promise<number> {
     logger,
     store: policy.store,
     workers: concurrency,
+    pipelines,
+    observability,
   });
+  const metricsPort = await observability.listen(config.server.host);
   const lifecycle = logger.child({}, { level: config.logging.level === "silent" ? "silent" : "info" });
   // `port: 0`: a worker listens on nothing; the field keeps the ready line's shape the same as serve's.
   lifecycle.info(
-    { port: 0, pid: process.pid, concurrency, store: config.store.kind },
+    { port: 0, pid: process.pid, concurrency, store: config.store.kind, metricsPort },
     "switchyard worker started",
   );
   await new Promise<void>((resolve) => {
@@ -67,6 +69,7 @@ export async function workerCommand(args: string[], env: Env): Promise<number> {
   await jobs.close();
   await router.close();
   await policy.close();
+  await observability.close();
   lifecycle.info("stopped");
   logging.flush();
   await new Promise((r) => setImmediate(r));

@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import type { Observability } from "../observability/index.js";
 import type { Logger } from "../observability/logger.js";
 import { NOOP_PIPELINE_OBSERVER, PipelineRunner } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
@@ -23,6 +24,8 @@ export interface JobsDeps {
   workers?: number;
   /** The gateway's pipelines (with its metrics); otherwise built here from the config. */
   pipelines?: PipelineRunner;
+  /** Spans of job runs (when tracing is on). */
+  observability?: Pick<Observability, "startContextSpan" | "endContextSpan">;
 }
 
 export interface JobsRuntime {
@@ -83,6 +86,7 @@ export async function createJobs(deps: JobsDeps): Promise<JobsRuntime> {
           webhooks,
           logger: deps.logger,
           pipelines,
+          observability: deps.observability,
         })
       : undefined;
   worker?.start();

@@ -1,5 +1,6 @@
 import { RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
+import type { Observability } from "../observability/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
 import { backoffMs, type Router } from "../routing/router.js";
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   logger: Logger;
   /** Runs jobs of type `pipeline`. */
   pipelines?: PipelineJobs;
+  /** A span per run, a child of the submitting request's span (when tracing is on). */
+  observability?: Pick<Observability, "startContextSpan" | "endContextSpan">;
 }
 
 interface Running {
@@ -149,6 +152,14 @@ export class JobWorker {
       return;
     }
     if (Number.isFinite(remaining)) ctx.setDeadline(remaining);
+    // The run's span continues the trace of the request that submitted the job (its traceparent).
+    const obs = this.#d.observability;
+    obs?.startContextSpan(ctx, `job ${job.type}`, "consumer", {
+      "switchyard.job_id": id,
+      "switchyard.job.type": job.type,
+      "switchyard.job.attempt": job.attempts,
+    });
+    let errorCode: string | undefined;
     try {
       const result = await this.#execute(job, ctx);
       const success = { status: "SUCCESS", result } as const;
@@ -164,10 +175,19 @@ export class JobWorker {
         await this.#after(d, job, ok);
       }
     } catch (err) {
+      errorCode = this.#errorOf(ctx, err).code;
       await this.#failed(d, job, ctx, err);
     } finally {
+      obs?.endContextSpan(ctx, errorCode);
       ctx.finish();
     }
+  }
+
+  /** What ended a run: the reason it was aborted with (cancel, deadline, stop), else the error thrown. */
+  #errorOf(ctx: RequestContext, err: unknown): GatewayError {
+    return ctx.signal.aborted && ctx.signal.reason instanceof GatewayError
+      ? ctx.signal.reason
+      : toGatewayError(err);
   }
 
   async #execute(job: JobRecord, ctx: RequestContext): Promise<unknown> {
@@ -206,10 +226,7 @@ export class JobWorker {
 
   async #failed(d: Delivery, job: JobRecord, ctx: RequestContext, err: unknown): Promise<void> {
     const { store, queue, config } = this.#d;
-    const e =
-      ctx.signal.aborted && ctx.signal.reason instanceof GatewayError
-        ? ctx.signal.reason
-        : toGatewayError(err);
+    const e = this.#errorOf(ctx, err);
     if (e.code === "shutting_down") {
       // Graceful stop: hand the job back at once, the attempt not counted as failed.
       const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };

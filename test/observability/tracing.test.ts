@@ -6,11 +6,19 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
-import { createKey, type Running, startGateway, startSim } from "../helpers/proc.js";
+import {
+  createKey,
+  type Running,
+  startCli,
+  startGateway,
+  startSim,
+  writeTempConfig,
+} from "../helpers/proc.js";
 import { type DecodedSpan, decodeTraces, type Receiver, startReceiver } from "./otlp.js";
 
 const SERVER = 2;
 const CLIENT = 3;
+const CONSUMER = 5;
 const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
 const PROMPT = "zebra-lantern-prompt-4711";
@@ -195,6 +203,92 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
     const after = await chatHi(gw.url, { authorization: `Bearer ${SECRET}` });
     await spansOf(rx, after.traceparent.split("-")[1] as string, 2);
     assert.equal(rx.spans.filter((s) => s.traceId === trace).length, 0);
+  });
+});
+
+/** Submits a chat job under `traceparent` and waits until it is SUCCESS; answers the job id. */
+async function jobUnderTrace(gwUrl: string, traceparent: string, headers: Record<string, string> = {}) {
+  const res = await request(`${gwUrl}/v1/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json", traceparent, ...headers },
+    body: JSON.stringify({
+      type: "chat.completion",
+      request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
+    }),
+  });
+  const job = (await res.body.json()) as { id: string };
+  assert.equal(res.statusCode, 202, JSON.stringify(job));
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const got = (await (await request(`${gwUrl}/v1/jobs/${job.id}`, { headers })).body.json()) as {
+      status: string;
+    };
+    if (got.status === "SUCCESS") return job.id;
+    assert.ok(Date.now() < until, `job still ${got.status}`);
+    await sleep(50);
+  }
+}
+
+/** The submit's server span, the run's consumer span under it, and the attempt under the run. */
+function assertJobTrace(spans: DecodedSpan[], jobId: string): void {
+  const submit = spans.find((s) => s.kind === SERVER && s.name === "POST /v1/jobs");
+  assert.ok(submit, spans.map((s) => s.name).join());
+  assert.equal(submit.parentSpanId, CLIENT_SPAN);
+  const run = spans.find((s) => s.kind === CONSUMER);
+  assert.ok(run, "the run has a consumer span");
+  assert.equal(run.name, "job chat.completion");
+  assert.equal(run.parentSpanId, submit.spanId);
+  assert.equal(run.attributes["switchyard.job_id"], jobId);
+  assert.equal(run.attributes["switchyard.job.type"], "chat.completion");
+  assert.equal(run.attributes["switchyard.job.attempt"], 1);
+  assert.equal(run.statusCode, 0);
+  const attempt = spans.find((s) => s.kind === CLIENT);
+  assert.ok(attempt, "the run's upstream attempt has a span");
+  assert.equal(attempt.parentSpanId, run.spanId);
+  assert.ok(attempt.startNs >= run.startNs && attempt.endNs <= run.endNs);
+}
+
+describe("a job's trace across the queue", () => {
+  let sim: Running;
+  let gw: Running;
+  let worker: Running | undefined;
+  let rx: Receiver;
+  let db: string;
+
+  before(async () => {
+    rx = await startReceiver();
+    sim = await startSim(["--model", "sim-small:instant"]);
+    db = join(mkdtempSync(join(tmpdir(), "switchyard-job-trace-")), "jobs.db");
+  });
+  after(async () => {
+    await worker?.stop();
+    await gw?.stop();
+    await sim?.stop();
+    await rx?.close();
+  });
+
+  const config = (workers: number) => ({
+    logging: { level: "warn" },
+    store: { path: db },
+    jobs: { workers },
+    observability: { tracing: { endpoint: rx.url, scheduledDelayMs: 50 } },
+    models: { "sim-small": { endpoints: [{ kind: "openai", url: `${sim.url}/v1` }] } },
+  });
+
+  test("embedded workers: submit span → run span (consumer) → attempt span, one trace", async () => {
+    gw = await startGateway(config(2));
+    const trace = "6bf92f3577b34da6a3ce929d0e0e4711";
+    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`);
+    assertJobTrace(await spansOf(rx, trace, 3), id);
+    await gw.stop();
+  });
+
+  test("a standalone `switchyard worker` exports the run's spans into the submitter's trace", async () => {
+    gw = await startGateway(config(0));
+    worker = await startCli(["worker", "--config", writeTempConfig(config(2))], "switchyard worker started");
+    const trace = "7bf92f3577b34da6a3ce929d0e0e4712";
+    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`);
+    assertJobTrace(await spansOf(rx, trace, 3), id);
   });
 });
 
