@@ -285,10 +285,26 @@ describe("a job's trace across the queue", () => {
 
   test("a standalone `switchyard worker` exports the run's spans into the submitter's trace", async () => {
     gw = await startGateway(config(0));
-    worker = await startCli(["worker", "--config", writeTempConfig(config(2))], "switchyard worker started");
+    const workerConfig = {
+      ...config(2),
+      observability: { ...config(2).observability, metrics: { port: 0 } },
+    };
+    worker = await startCli(
+      ["worker", "--config", writeTempConfig(workerConfig)],
+      "switchyard worker started",
+    );
     const trace = "7bf92f3577b34da6a3ce929d0e0e4712";
     const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`);
     assertJobTrace(await spansOf(rx, trace, 3), id);
+    // Its metrics listener counts the run's upstream attempt.
+    const ready = worker.lines.find((l) => l.msg === "switchyard worker started");
+    const metricsPort = ready?.metricsPort;
+    assert.equal(typeof metricsPort, "number", JSON.stringify(ready));
+    const text = await (await request(`http://127.0.0.1:${metricsPort}/metrics`)).body.text();
+    assert.match(
+      text,
+      /^switchyard_upstream_attempt_duration_seconds_count\{model="sim-small",[^}]*outcome="success"\} 1$/m,
+    );
   });
 });
 
