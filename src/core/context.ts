@@ -3,6 +3,9 @@ import { GatewayError } from "./errors.js";
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, requestIdFrom } from "./ids.js";
 import type { Usage } from "./types.js";
 
+/** W3C trace context: a `tracestate` longer than this may be dropped, and is. */
+export const MAX_TRACESTATE_CHARS = 512;
+
 /** Something to call once when a request is cancelled (an object, so no closure is made per call). */
 export interface AbortHook {
   handleEvent(): void;
@@ -32,6 +35,11 @@ export class RequestContext implements Cancellation, DeadlineTarget {
   readonly spanId: string;
   readonly parentSpanId: string | undefined;
   readonly traceFlags: string;
+  /**
+   * The client's `tracestate`, carried with its `traceparent` (dropped without a valid one, or over
+   * 512 characters, as W3C allows): sent upstream with every attempt.
+   */
+  readonly tracestate: string | undefined;
   readonly startedAt: number;
   deadlineAt = Number.POSITIVE_INFINITY;
   /** Filled in along the way for the access log and metrics. */
@@ -53,8 +61,14 @@ export class RequestContext implements Cancellation, DeadlineTarget {
   private abortedWith: unknown;
   private hooks: AbortHook[] | undefined;
 
-  constructor(headers: { traceparent?: string; requestId?: string }, now = performance.now()) {
+  constructor(
+    headers: { traceparent?: string; tracestate?: string | string[]; requestId?: string },
+    now = performance.now(),
+  ) {
     const parent = parseTraceparent(headers.traceparent);
+    const ts = headers.tracestate;
+    const state = parent && ts !== undefined ? (typeof ts === "string" ? ts : ts.join(",")) : undefined;
+    this.tracestate = state && state.length <= MAX_TRACESTATE_CHARS ? state : undefined;
     this.traceId = parent?.traceId ?? newTraceId();
     this.parentSpanId = parent?.parentSpanId;
     this.traceFlags = parent?.flags ?? "01";

@@ -19,7 +19,7 @@ import { defaultDeadlineMs } from "../http/request-options.js";
 import type { Observability } from "../observability/index.js";
 import { type AccessLog, accessFields, type Logger } from "../observability/logger.js";
 import type { Gate } from "../policy/gate.js";
-import { applyDeadline, authHeaders, contextFor, metaValue, type ServerSurfaceCall } from "./context.js";
+import { applyDeadline, authHeaders, contextFor, type ServerSurfaceCall } from "./context.js";
 import { toServiceError } from "./status.js";
 
 const NO_USAGE = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
@@ -91,7 +91,7 @@ export class CallScope {
     this.ctx = ctx;
     this.detach = detach;
     d.inFlight.add(this.ctx);
-    d.observability?.requestStart(this.ctx, "POST", path, metaValue(call.metadata, "tracestate"));
+    d.observability?.requestStart(this.ctx, "POST", path);
     this.initial.set("x-request-id", this.ctx.requestId);
     this.initial.set("traceparent", this.ctx.traceparent);
   }

@@ -58,6 +58,7 @@ export function contextFor(call: ServerSurfaceCall): { ctx: RequestContext; deta
   const md = call.metadata;
   const ctx = new RequestContext({
     traceparent: metaValue(md, "traceparent"),
+    tracestate: metaValue(md, "tracestate"),
     requestId: metaValue(md, "x-request-id"),
   });
   // grpc-js reports both a client cancel and a passed client deadline as `cancelled`. A client

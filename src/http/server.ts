@@ -152,10 +152,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   function beginRequest(request: FastifyRequest, res: TaggedResponse): void {
     const ctx = new RequestContext({
       traceparent: request.headers.traceparent as string | undefined,
+      tracestate: request.headers.tracestate,
       requestId: request.headers["x-request-id"] as string | undefined,
     });
     request.ctx = ctx;
-    deps.observability?.requestStart(ctx, request.method, request.url, request.headers.tracestate);
+    deps.observability?.requestStart(ctx, request.method, request.url);
     res.setHeader("x-request-id", ctx.requestId);
     res.setHeader("traceparent", ctx.traceparent);
     deps.inFlight.add(ctx);

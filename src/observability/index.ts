@@ -48,12 +48,7 @@ export interface Observability {
   /** Points pool gauges at the router's pools (call again after a reload swaps the router). */
   attach(pools: () => Iterable<Pool>): void;
   /** A request arrived (HTTP onRequest). */
-  requestStart(
-    ctx: RequestContext,
-    method: string,
-    url: string,
-    tracestate: string | string[] | undefined,
-  ): void;
+  requestStart(ctx: RequestContext, method: string, url: string): void;
   /** The request's answer ended, however it ended (HTTP `close`). */
   requestEnd(ctx: RequestContext, route: string | undefined, status: number): void;
   /** Registers `GET /metrics` on the main server, unless metrics have a port of their own. */
@@ -136,9 +131,8 @@ export async function createObservability(config: Config, logger: Logger): Promi
     },
     pipelines: buildPipelineObserver(pipelineMetrics, spans),
     attach: (pools) => metrics?.attach(pools),
-    requestStart(ctx, method, url, tracestate) {
-      if (spans)
-        spans.startRequest(ctx, method, url, Array.isArray(tracestate) ? tracestate.join(",") : tracestate);
+    requestStart(ctx, method, url) {
+      if (spans) spans.startRequest(ctx, method, url);
     },
     requestEnd(ctx, route, status) {
       if (metrics) {

@@ -38,13 +38,13 @@ export function traceparentOf(span: TraceSpan): string {
 }
 
 /** The remote parent a request context stands for (its incoming `traceparent`), if it has one. */
-function parentOf(ctx: RequestContext, tracestate: string | undefined): SpanParent | undefined {
+function parentOf(ctx: RequestContext): SpanParent | undefined {
   if (!ctx.parentSpanId) return undefined;
   return {
     spanId: ctx.parentSpanId,
     sampled: (Number.parseInt(ctx.traceFlags, 16) & 1) === 1,
     remote: true,
-    traceState: tracestate,
+    traceState: ctx.tracestate,
   };
 }
 
@@ -75,7 +75,7 @@ export class Spans {
     kind: ContextSpanKind,
     attributes: SpanAttributes,
   ): TraceSpan {
-    return this.open(ctx, name, kind, { ...attributes }, undefined);
+    return this.open(ctx, name, kind, { ...attributes });
   }
 
   /** The span of `ctx`; it keeps `attributes` as its own. */
@@ -84,14 +84,13 @@ export class Spans {
     name: string,
     kind: ContextSpanKind,
     attributes: SpanAttributes,
-    tracestate: string | undefined,
   ): TraceSpan {
     const span = this.tracer.start(
       name,
       KINDS[kind],
       ctx.traceId,
       ctx.spanId,
-      parentOf(ctx, tracestate),
+      parentOf(ctx),
       attributes,
       performance.timeOrigin + ctx.startedAt,
     );
@@ -100,16 +99,14 @@ export class Spans {
   }
 
   /** The server span of an HTTP request. */
-  startRequest(ctx: RequestContext, method: string, url: string, tracestate: string | undefined): void {
+  startRequest(ctx: RequestContext, method: string, url: string): void {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    const span = this.open(
-      ctx,
-      `${method} ${path}`,
-      "server",
-      { "http.request.method": method, "url.path": path, "switchyard.request_id": ctx.requestId },
-      tracestate,
-    );
+    const span = this.open(ctx, `${method} ${path}`, "server", {
+      "http.request.method": method,
+      "url.path": path,
+      "switchyard.request_id": ctx.requestId,
+    });
     const state = ctx.span as State;
     state.method = method;
     const op = OPERATIONS[path];
@@ -154,7 +151,7 @@ export class Spans {
       attributes["server.address"] = addr.address;
       if (addr.port !== undefined) attributes["server.port"] = addr.port;
     }
-    const parent = state ? localParent(state.span) : parentOf(ctx, undefined);
+    const parent = state ? localParent(state.span) : parentOf(ctx);
     return this.tracer.start(
       `${op} ${pool}`,
       SpanKindCode.client,

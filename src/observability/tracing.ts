@@ -97,9 +97,6 @@ export function ratioSampled(traceId: string, ratio: number): boolean {
   return acc <= Math.floor(ratio * 0xffffffff);
 }
 
-/** W3C: a `tracestate` longer than 512 characters may be dropped; this one is (as the SDK does). */
-const MAX_TRACESTATE = 512;
-
 export interface Tracer {
   /**
    * Starts a span. `spanId` pins its id (a request context's own); `parent` undefined starts a trace
@@ -156,7 +153,6 @@ export function startTracing(
   return {
     start(name, kind, traceId, spanId, parent, attributes, startMs) {
       const sampled = parent ? parent.sampled : ratioSampled(traceId, ratio);
-      const ts = parent?.traceState;
       return new TraceSpan(
         exporter,
         name,
@@ -164,7 +160,7 @@ export function startTracing(
         traceId,
         spanId ?? newSpanId(),
         parent?.spanId,
-        ts && ts.length <= MAX_TRACESTATE ? ts : undefined,
+        parent?.traceState,
         sampled,
         parent?.remote ?? false,
         startMs ?? performance.timeOrigin + performance.now(),

@@ -15,7 +15,11 @@ export function childContext(
   parent: RequestContext,
   opts: { requestId: string; traceparent: string; timeoutMs?: number },
 ): ChildContext {
-  const ctx = new RequestContext({ traceparent: opts.traceparent, requestId: opts.requestId });
+  const ctx = new RequestContext({
+    traceparent: opts.traceparent,
+    tracestate: parent.tracestate,
+    requestId: opts.requestId,
+  });
   const remaining = parent.remainingMs();
   if (opts.timeoutMs !== undefined && opts.timeoutMs < remaining) ctx.setDeadline(opts.timeoutMs);
   else ctx.deadlineAt = parent.deadlineAt;

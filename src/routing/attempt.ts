@@ -128,6 +128,7 @@ export function buildCall(
   }
   const raw = changed ? undefined : req.raw;
   const headers: Record<string, string> = { "x-request-id": ctx.requestId, traceparent };
+  if (ctx.tracestate) headers.tracestate = ctx.tracestate;
   if (req.forwardHeaders) Object.assign(headers, req.forwardHeaders);
   if (!signal) return new ContextCall(req.op, body, raw, req.stream, headers, ctx.requestId, ctx);
   return { op: req.op, body, raw, stream: req.stream, headers, signal, requestId: ctx.requestId };

@@ -47,6 +47,7 @@ export class ShadowMirror<P extends ShadowTarget> {
     this.counts.mirrored++;
     const ctx = new RequestContext({
       traceparent: primary.traceparent,
+      tracestate: primary.tracestate,
       requestId: `${primary.requestId}-shadow`,
     });
     ctx.setDeadline(this.cfg.timeoutMs);

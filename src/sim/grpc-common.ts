@@ -75,7 +75,9 @@ export interface TrackedCall {
 /** Counts a model call in `/sim/stats` and `/sim/requests/:id`, and follows its cancellation. */
 export function track(t: SimGrpcTracking, call: ServerSurfaceCall): TrackedCall {
   const requestId = meta(call, "x-request-id");
-  const attempt = requestId ? t.records.arrive(requestId, meta(call, "traceparent")) : undefined;
+  const attempt = requestId
+    ? t.records.arrive(requestId, meta(call, "traceparent"), meta(call, "tracestate"))
+    : undefined;
   const ended = t.stats.arrive();
   const controller = new AbortController();
   let done = false;

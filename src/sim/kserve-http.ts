@@ -104,7 +104,9 @@ async function infer(
   version: string | undefined,
 ): Promise<void> {
   const requestId = header(req, "x-request-id");
-  const attempt = requestId ? ctx.records.arrive(requestId, header(req, "traceparent")) : undefined;
+  const attempt = requestId
+    ? ctx.records.arrive(requestId, header(req, "traceparent"), header(req, "tracestate"))
+    : undefined;
   const ended = ctx.stats.arrive();
   const route = "/v2/models/:name/infer";
   const controller = new AbortController();

@@ -17,6 +17,8 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   /** The `traceparent` header the attempt carried, or null. */
   traceparent: string | null;
+  /** The `tracestate` header the attempt carried, or null. */
+  tracestate: string | null;
 }
 
 export interface RequestRecord {
@@ -47,6 +49,7 @@ export class Attempt {
     private readonly parent: RecordEntry,
     now: number,
     traceparent: string | null = null,
+    tracestate: string | null = null,
   ) {
     this.rec = {
       attempt: parent.attempts,
@@ -57,6 +60,7 @@ export class Attempt {
       status: null,
       outcome: "in_flight",
       traceparent,
+      tracestate,
     };
   }
 
@@ -94,7 +98,7 @@ export class RequestRecords {
 
   constructor(private readonly capacity = 10_000) {}
 
-  arrive(id: string, traceparent?: string): Attempt {
+  arrive(id: string, traceparent?: string, tracestate?: string): Attempt {
     let entry = this.entries.get(id);
     if (entry) this.entries.delete(id);
     else entry = { attempts: 0, inFlight: 0, maxConcurrent: 0, history: [] };
@@ -103,7 +107,7 @@ export class RequestRecords {
     entry.attempts++;
     entry.inFlight++;
     entry.maxConcurrent = Math.max(entry.maxConcurrent, entry.inFlight);
-    const attempt = new Attempt(entry, Date.now(), traceparent ?? null);
+    const attempt = new Attempt(entry, Date.now(), traceparent ?? null, tracestate ?? null);
     entry.history.push(attempt.rec);
     if (entry.history.length > HISTORY) entry.history.shift();
     return attempt;

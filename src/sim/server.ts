@@ -94,7 +94,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 async function handlePost(ctx: Ctx, op: Operation, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = header(req, "x-request-id");
-  const attempt = requestId ? ctx.records.arrive(requestId, header(req, "traceparent")) : undefined;
+  const attempt = requestId
+    ? ctx.records.arrive(requestId, header(req, "traceparent"), header(req, "tracestate"))
+    : undefined;
   const route = req.url?.split("?")[0] ?? "";
   const controller = new AbortController();
   const ended = ctx.stats.arrive();

@@ -216,6 +216,33 @@ describe("HTTP front door", () => {
     );
   });
 
+  test("tracestate goes upstream with a valid traceparent; without one, or over 512 characters, it is dropped", async () => {
+    const body = JSON.stringify({
+      model: "sim-small",
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 2,
+    });
+    const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const cases: Array<[string, Record<string, string>, string | null]> = [
+      [
+        "ts-kept",
+        { traceparent: tp, tracestate: "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7" },
+        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
+      ],
+      ["ts-no-parent", { tracestate: "congo=t61rcWkgMzE" }, null],
+      ["ts-bad-parent", { traceparent: "00-zz-yy-01", tracestate: "congo=t61rcWkgMzE" }, null],
+      ["ts-too-long", { traceparent: tp, tracestate: `a=${"x".repeat(511)}` }, null],
+    ];
+    for (const [id, headers, expected] of cases) {
+      const res = await post("/v1/chat/completions", body, { "x-request-id": id, ...headers });
+      assert.equal(res.statusCode, 200, id);
+      await res.body.dump();
+      const rec = await request(`${sim.url}/sim/requests/${id}`);
+      const seen = (await rec.body.json()) as { history: Array<{ tracestate: string | null }> };
+      assert.equal(seen.history[0]?.tracestate, expected, id);
+    }
+  });
+
   test("large JSON answers are compressed when the client accepts it; small ones and streams are not", async () => {
     const input = Array.from({ length: 40 }, (_, i) => `item ${i}`);
     const big = await post("/v1/embeddings", JSON.stringify({ model: "sim-embed", input }), {

@@ -146,11 +146,19 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
 
     // The traceparent each upstream attempt carried names that attempt's span in this trace.
     const rec = await request(`${sim.url}/sim/requests/trace-retry-1`);
-    const seen = (await rec.body.json()) as { history: Array<{ traceparent: string | null }> };
+    const seen = (await rec.body.json()) as {
+      history: Array<{ traceparent: string | null; tracestate: string | null }>;
+    };
     assert.deepEqual(
       seen.history.map((h) => h.traceparent),
       [`00-${CLIENT_TRACE}-${first.spanId}-01`, `00-${CLIENT_TRACE}-${second.spanId}-01`],
     );
+    // The client's tracestate goes along with every attempt, and is on every span of the trace.
+    assert.deepEqual(
+      seen.history.map((h) => h.tracestate),
+      ["vendor=abc", "vendor=abc"],
+    );
+    for (const a of attempts) assert.equal(a.traceState, "vendor=abc");
 
     // Log lines: the access line carries the trace and span ids; no line holds the prompt or the key.
     await sleep(300);
