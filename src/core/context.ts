@@ -5,6 +5,8 @@ import type { Usage } from "./types.js";
 
 /** W3C trace context: a `tracestate` longer than this may be dropped, and is. */
 export const MAX_TRACESTATE_CHARS = 512;
+/** W3C trace context: `tracestate` is printable ASCII (keys, `=`, values, `,` and spaces). */
+const TRACESTATE = /^[\x20-\x7e]*$/;
 
 /** Something to call once when a request is cancelled (an object, so no closure is made per call). */
 export interface AbortHook {
@@ -36,8 +38,8 @@ export class RequestContext implements Cancellation, DeadlineTarget {
   readonly parentSpanId: string | undefined;
   readonly traceFlags: string;
   /**
-   * The client's `tracestate`, carried with its `traceparent` (dropped without a valid one, or over
-   * 512 characters, as W3C allows): sent upstream with every attempt.
+   * The client's `tracestate`, carried with its `traceparent` (dropped without a valid one, over 512
+   * characters or outside printable ASCII, as W3C allows): sent upstream with every attempt.
    */
   readonly tracestate: string | undefined;
   readonly startedAt: number;
@@ -68,7 +70,8 @@ export class RequestContext implements Cancellation, DeadlineTarget {
     const parent = parseTraceparent(headers.traceparent);
     const ts = headers.tracestate;
     const state = parent && ts !== undefined ? (typeof ts === "string" ? ts : ts.join(",")) : undefined;
-    this.tracestate = state && state.length <= MAX_TRACESTATE_CHARS ? state : undefined;
+    this.tracestate =
+      state && state.length <= MAX_TRACESTATE_CHARS && TRACESTATE.test(state) ? state : undefined;
     this.traceId = parent?.traceId ?? newTraceId();
     this.parentSpanId = parent?.parentSpanId;
     this.traceFlags = parent?.flags ?? "01";

@@ -8,7 +8,7 @@ import type { AuthHeaders } from "../auth/authenticate.js";
 import type { Config } from "../config/schema.js";
 import { RequestContext } from "../core/context.js";
 import { GatewayError } from "../core/errors.js";
-import { requestDeadline } from "../http/request-options.js";
+import { forwardHeaders, requestDeadline } from "../http/request-options.js";
 
 const DEADLINE_SLACK_MS = 100;
 
@@ -26,20 +26,12 @@ export function authHeaders(md: Metadata): AuthHeaders {
   return { authorization: metaValue(md, "authorization"), "x-api-key": metaValue(md, "x-api-key") };
 }
 
-/** The metadata keys `server.forwardHeaders` lets through to the upstream. */
+/** The metadata keys `server.forwardHeaders` lets through to the upstream (the HTTP rules). */
 export function forwardedMetadata(
   md: Metadata,
   names: readonly string[],
 ): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const name of names) {
-    const v = metaValue(md, name);
-    if (v !== undefined) {
-      out ??= {};
-      out[name] = v;
-    }
-  }
-  return out;
+  return forwardHeaders(names, (name) => metaValue(md, name));
 }
 
 /** Milliseconds until the client's deadline (Infinity when the client set none). */

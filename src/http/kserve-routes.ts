@@ -9,7 +9,7 @@ import { GatewayError } from "../core/errors.js";
 import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Pool } from "../routing/pool.js";
 import type { Router } from "../routing/router.js";
-import { deadlineFor, forwardHeaders } from "./request-options.js";
+import { deadlineFor, forwardHeaders, fromRequest } from "./request-options.js";
 
 /**
  * The KServe v2 (Open Inference Protocol) routes of tensor models (`type: kserve`):
@@ -96,7 +96,7 @@ async function infer(request: FastifyRequest<NameParams>, reply: FastifyReply, d
         stream: false,
         clientWantsStreamUsage: false,
         priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
-        forwardHeaders: forwardHeaders(request, server.forwardHeaders),
+        forwardHeaders: forwardHeaders(server.forwardHeaders, fromRequest(request)),
       },
       ctx,
     ),

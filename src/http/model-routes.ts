@@ -8,7 +8,7 @@ import type { Operation, RouteRequest, StreamResult } from "../core/types.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
 import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
-import { deadlineFor, forwardHeaders } from "./request-options.js";
+import { deadlineFor, forwardHeaders, fromRequest } from "./request-options.js";
 import { drained, endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
 import { validateBody } from "./validation.js";
 
@@ -96,7 +96,7 @@ async function handle(
     clientWantsStreamUsage: opts?.include_usage === true,
     // A principal's own priority class wins over what the request asks for.
     priority: principal.priority ?? (request.headers["x-switchyard-priority"] as string | undefined),
-    forwardHeaders: forwardHeaders(request, server.forwardHeaders),
+    forwardHeaders: forwardHeaders(server.forwardHeaders, fromRequest(request)),
   };
   const setLimitHeaders = (ticket: Ticket) => {
     const limitHeaders = ticket.headers;

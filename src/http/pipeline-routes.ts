@@ -5,7 +5,7 @@ import { abortReason } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { PipelineEvent, PipelineRunner, StepReport } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
-import { forwardHeaders, requestDeadline } from "./request-options.js";
+import { forwardHeaders, fromRequest, requestDeadline } from "./request-options.js";
 import { endClean, endWithError, SSE_HEADERS } from "./sse.js";
 
 export interface PipelineRouteDeps {
@@ -87,7 +87,7 @@ async function run(request: FastifyRequest<NameParams>, reply: FastifyReply, dep
     ctx,
     input,
     debug,
-    forwardHeaders: forwardHeaders(request, config.server.forwardHeaders),
+    forwardHeaders: forwardHeaders(config.server.forwardHeaders, fromRequest(request)),
     priority: request.headers["x-switchyard-priority"] as string | undefined,
   };
   if (!stream) return reply.send(await pipelines.run(p, opts));

@@ -49,18 +49,37 @@ export function deadlineFor(
   return requestDeadline(defaultDeadlineMs(op, cfg), header, cfg);
 }
 
-/** The request headers `server.forwardHeaders` lets through to the upstream (none: undefined). */
+/** A header value an upstream can carry over HTTP/1.1 and as gRPC metadata: printable ASCII. */
+const FORWARDABLE = /^[\x20-\x7e]*$/;
+
+/**
+ * The headers `server.forwardHeaders` lets through to the upstream (none: undefined), read with
+ * `get` from an HTTP request or gRPC metadata. A value outside printable ASCII is refused with
+ * `invalid_header`: gRPC metadata cannot carry it, and no upstream should get it altered.
+ */
 export function forwardHeaders(
-  request: FastifyRequest,
   names: readonly string[],
+  get: (name: string) => string | undefined,
 ): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (const name of names) {
-    const v = request.headers[name];
-    if (typeof v === "string") {
-      out ??= {};
-      out[name] = v;
+    const v = get(name);
+    if (v === undefined) continue;
+    if (!FORWARDABLE.test(v)) {
+      throw new GatewayError("invalid_header", `${name} must be printable ASCII to be forwarded upstream`, {
+        param: name,
+      });
     }
+    out ??= {};
+    out[name] = v;
   }
   return out;
 }
+
+/** `get` for `forwardHeaders` over an HTTP request (a repeated header is not forwarded). */
+export const fromRequest =
+  (request: FastifyRequest) =>
+  (name: string): string | undefined => {
+    const v = request.headers[name];
+    return typeof v === "string" ? v : undefined;
+  };

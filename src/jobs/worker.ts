@@ -175,8 +175,9 @@ export class JobWorker {
         await this.#after(d, job, ok);
       }
     } catch (err) {
-      errorCode = this.#errorOf(ctx, err).code;
-      await this.#failed(d, job, ctx, err);
+      const e = this.#errorOf(ctx, err);
+      errorCode = e.code;
+      await this.#failed(d, job, e);
     } finally {
       obs?.endContextSpan(ctx, errorCode);
       ctx.finish();
@@ -224,9 +225,8 @@ export class JobWorker {
     }
   }
 
-  async #failed(d: Delivery, job: JobRecord, ctx: RequestContext, err: unknown): Promise<void> {
+  async #failed(d: Delivery, job: JobRecord, e: GatewayError): Promise<void> {
     const { store, queue, config } = this.#d;
-    const e = this.#errorOf(ctx, err);
     if (e.code === "shutting_down") {
       // Graceful stop: hand the job back at once, the attempt not counted as failed.
       const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };

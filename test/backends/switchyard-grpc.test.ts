@@ -104,6 +104,24 @@ describe("switchyard-grpc backend through the gateway", () => {
     assert.deepEqual(g.json.usage, h.json.usage);
   });
 
+  test("headers gRPC metadata cannot carry: tracestate is dropped, a forwarded header is 400, never a 500", async () => {
+    // A latin-1 byte (obs-text) reaches the gateway intact over HTTP/1.1; grpc-js refuses it.
+    const latin1 = "v=\u00e9";
+    const traced = await call(gw.url, "/v1/chat/completions", {
+      body: chatBody("g-chat"),
+      headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tracestate: latin1 },
+    });
+    assert.equal(traced.status, 200, traced.text);
+    const forwarded = await call(gw.url, "/v1/chat/completions", {
+      body: chatBody("g-chat"),
+      headers: { "x-sim-fault": latin1 },
+    });
+    assert.equal(forwarded.status, 400, forwarded.text);
+    const err = (forwarded.json as { error: { code: string; param: string } }).error;
+    assert.equal(err.code, "invalid_header");
+    assert.equal(err.param, "x-sim-fault");
+  });
+
   test("an upstream error status maps to the gateway's code", async () => {
     const r = await call(gw.url, "/v1/chat/completions", {
       body: chatBody("g-chat"),
