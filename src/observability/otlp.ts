@@ -414,7 +414,18 @@ export class OtlpExporter {
       return;
     }
     const b = this.current;
-    writeSpan(b.w, span);
+    const at = b.w.pos;
+    try {
+      writeSpan(b.w, span);
+    } catch {
+      // A value the encoder cannot write (never one the gateway sets): the span is dropped, the
+      // batch is left as it was, and the request that ended it is not disturbed.
+      b.w.pos = at;
+      this.dropped++;
+      this.droppedSinceReport++;
+      this.opts.onSpans?.("dropped", 1);
+      return;
+    }
     b.spans++;
     this.queued++;
     if (b.spans >= this.opts.maxExportBatchSize) {
@@ -445,6 +456,8 @@ export class OtlpExporter {
     if (this.sending) return;
     this.sending = this.drain().finally(() => {
       this.sending = undefined;
+      // A batch sealed while the last export was finishing is not left waiting for the next span.
+      if (this.ready.length > 0) this.pump();
     });
   }
 

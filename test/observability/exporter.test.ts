@@ -133,6 +133,19 @@ describe("OTLP exporter", () => {
     assert.match(bad.failures[0] ?? "", /400/);
   });
 
+  test("a span the encoder cannot write is dropped alone: the batch around it stays whole", async () => {
+    const c = await collector(() => 200);
+    open.push(c);
+    const { e, counts } = exporter(c.url);
+    e.add(span("before"));
+    const bad = { ...span("bad"), attributes: { ok: "x", odd: {} as unknown as string } };
+    assert.doesNotThrow(() => e.add(bad));
+    e.add(span("after"));
+    await e.flush();
+    assert.deepEqual(c.batches, [["before", "after"]]);
+    assert.deepEqual(counts, { exported: 2, dropped: 1, failed: 0 });
+  });
+
   test("shutdown with a collector that never answers ends within one exportTimeoutMs", async () => {
     const c = await collector(() => null);
     open.push(c);
