@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // `npm test`: type check, lint, import-cycle check, build, then every test file under test/.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkCycles } from "./check-cycles.mjs";
 
 /** Runs a step; stops everything at its failure unless `keepGoing` (then the failure is returned). */
-function run(cmd, args, label, keepGoing = false) {
+function run(cmd, args, label, keepGoing = false, env = process.env) {
   const started = Date.now();
-  const r = spawnSync(cmd, args, { stdio: "inherit", env: process.env });
+  const r = spawnSync(cmd, args, { stdio: "inherit", env });
   process.stdout.write(
     `# ${label}: ${r.status === 0 ? "ok" : "FAILED"} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
   );
@@ -75,6 +76,10 @@ const TIMING = [
   "test/pipeline/run.test.ts",
 ];
 const timing = (f) => TIMING.some((t) => f.replaceAll("\\", "/").startsWith(t));
+// Failed tests are collected here by scripts/file-times.mjs and repeated at the very end.
+const failuresDir = mkdtempSync(join(tmpdir(), "switchyard-test-"));
+const failuresFile = join(failuresDir, "failures.txt");
+const testEnv = { ...process.env, SWITCHYARD_TEST_FAILURES: failuresFile };
 const node = (concurrency, list, label) =>
   list.length === 0 ||
   run(
@@ -92,6 +97,7 @@ const node = (concurrency, list, label) =>
     ],
     label,
     true,
+    testEnv,
   );
 let ok;
 if (only.length > 0) {
@@ -105,4 +111,10 @@ if (only.length > 0) {
   );
   ok = node(1, files.filter(timing), "timing-sensitive tests (one file at a time)") && rest;
 }
+let failures = "";
+try {
+  failures = readFileSync(failuresFile, "utf8");
+} catch {}
+rmSync(failuresDir, { recursive: true, force: true });
+if (failures) process.stdout.write(`# failed tests (all steps):\n${failures}`);
 process.exit(ok ? 0 : 1);
