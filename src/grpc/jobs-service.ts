@@ -124,6 +124,7 @@ export function jobsHandlers(d: JobsDeps): JobsHandlers {
       const { job, created } = await d.jobs.submit(principal, submission(req), {
         idempotencyKey: key,
         traceparent: s.ctx.traceparent,
+        tracestate: s.ctx.tracestate,
       });
       if (!created) s.header("idempotent-replayed", "true");
       return jobMessage(job);

@@ -28,6 +28,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
         idempotencyKey: key,
         rawBody: request.rawBody,
         traceparent: request.ctx.traceparent,
+        tracestate: request.ctx.tracestate,
       });
       if (!created) reply.header("idempotent-replayed", "true");
       return reply.code(created ? 202 : 200).send(jobView(job));

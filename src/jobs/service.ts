@@ -87,6 +87,8 @@ export interface SubmitOptions {
   /** The submitting request's raw body, for the idempotency fingerprint. */
   rawBody?: Buffer;
   traceparent?: string;
+  /** The submitting request's `tracestate` (already checked by RequestContext). */
+  tracestate?: string;
 }
 
 export interface JobServiceDeps {
@@ -138,6 +140,7 @@ export class JobService {
       webhook: sub.webhook ?? null,
       metadata: sub.metadata ?? null,
       traceparent: opts.traceparent ?? null,
+      tracestate: opts.tracestate ?? null,
       createdAt: now,
     };
     const idem = opts.idempotencyKey

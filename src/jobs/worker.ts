@@ -142,7 +142,11 @@ export class JobWorker {
       return;
     }
     this.#d.signals.changed(job);
-    const ctx = new RequestContext({ traceparent: job.traceparent ?? undefined, requestId: job.id });
+    const ctx = new RequestContext({
+      traceparent: job.traceparent ?? undefined,
+      tracestate: job.tracestate ?? undefined,
+      requestId: job.id,
+    });
     if (entry.ctx.signal.aborted) ctx.abort(cancelledError());
     entry.ctx = ctx;
     if (this.#stop.signal.aborted) ctx.abort(new GatewayError("shutting_down", "the worker is stopping"));
@@ -152,7 +156,8 @@ export class JobWorker {
       return;
     }
     if (Number.isFinite(remaining)) ctx.setDeadline(remaining);
-    // The run's span continues the trace of the request that submitted the job (its traceparent).
+    // The run's span continues the trace of the request that submitted the job (its traceparent and
+    // tracestate), and the run's upstream calls carry both.
     const obs = this.#d.observability;
     obs?.startContextSpan(ctx, `job ${job.type}`, "consumer", {
       "switchyard.job_id": id,

@@ -27,6 +27,7 @@ export interface JobRow {
   webhook_state: string | null;
   metadata: string | null;
   traceparent: string | null;
+  tracestate: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -64,6 +65,7 @@ export function toRecord(r: JobRow): JobRecord {
     webhookState: parse<WebhookState>(r.webhook_state),
     metadata: parse<Record<string, string>>(r.metadata),
     traceparent: r.traceparent,
+    tracestate: r.tracestate ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     startedAt: r.started_at,
@@ -96,6 +98,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     webhookState: null,
     metadata: job.metadata,
     traceparent: job.traceparent,
+    tracestate: job.tracestate,
     createdAt: job.createdAt,
     updatedAt: job.createdAt,
     startedAt: null,

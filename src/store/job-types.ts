@@ -64,6 +64,8 @@ export interface JobRecord {
   readonly webhookState: WebhookState | null;
   readonly metadata: Record<string, string> | null;
   readonly traceparent: string | null;
+  /** The submitting request's W3C `tracestate`, carried with `traceparent` to the run. */
+  readonly tracestate: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly startedAt: number | null;

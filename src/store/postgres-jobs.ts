@@ -20,8 +20,9 @@ const APPEND_ERROR = `attempt_errors = CASE WHEN attempt_errors = '[]' THEN '[' 
 
 const SQL = {
   insert: `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
-      max_attempts, attempt_limit, webhook, metadata, traceparent, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $13)`,
+      max_attempts, attempt_limit, webhook, metadata, traceparent, tracestate, created_at,
+      updated_at)
+    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $14)`,
   /** Takes the key when it is free or expired; otherwise locks the live record and returns nothing. */
   idemTake: `INSERT INTO idempotency_keys AS i (scope, key, fingerprint, state, response, created_at, expires_at)
     VALUES ($1, $2, $3, 'done', $4, $5, $6)
@@ -190,6 +191,7 @@ function insertValues(job: NewJob): unknown[] {
     json(job.webhook),
     json(job.metadata),
     job.traceparent,
+    job.tracestate,
     job.createdAt,
   ];
 }

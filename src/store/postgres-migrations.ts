@@ -98,6 +98,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_running_by_lease ON jobs (lease_until) WHERE status = 'RUNNING';
     `,
   },
+  {
+    version: 4,
+    name: "job_tracestate",
+    sql: `
+      ALTER TABLE jobs ADD COLUMN tracestate TEXT;
+    `,
+  },
 ];
 
 /** Raised when the database was migrated by a newer Switchyard whose schema this one does not know. */

@@ -51,6 +51,7 @@ export class SqliteJobRepository implements JobRepository {
         webhook: json(job.webhook),
         metadata: json(job.metadata),
         traceparent: job.traceparent,
+        tracestate: job.tracestate,
         createdAt: job.createdAt,
       });
       return { kind: "created", job: newJobRecord(job) };
@@ -166,9 +167,10 @@ function prepare(db: Database.Database) {
   return {
     insert: db.prepare(
       `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
-         max_attempts, attempt_limit, webhook, metadata, traceparent, created_at, updated_at)
+         max_attempts, attempt_limit, webhook, metadata, traceparent, tracestate, created_at,
+         updated_at)
        VALUES (@id, @owner, @principal, @type, @request, 'PENDING', @priority, @runAfter, @deadlineAt,
-         @maxAttempts, @maxAttempts, @webhook, @metadata, @traceparent, @createdAt, @createdAt)`,
+         @maxAttempts, @maxAttempts, @webhook, @metadata, @traceparent, @tracestate, @createdAt, @createdAt)`,
     ),
     byId: db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE id = ?"),
     status: db.prepare<[string], { status: string }>("SELECT status FROM jobs WHERE id = ?"),

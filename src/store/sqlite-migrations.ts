@@ -108,4 +108,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_running_by_lease ON jobs (lease_until) WHERE status = 'RUNNING';
     `,
   },
+  {
+    version: 4,
+    name: "job_tracestate",
+    sql: `
+      ALTER TABLE jobs ADD COLUMN tracestate TEXT;
+    `,
+  },
 ];

@@ -42,6 +42,7 @@ test("a store and a queue on one SQLite file commit together: a job row and its 
       webhook: null,
       metadata: null,
       traceparent: null,
+      tracestate: null,
       createdAt: 1,
     };
     await Promise.all([

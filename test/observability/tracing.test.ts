@@ -237,8 +237,13 @@ async function jobUnderTrace(gwUrl: string, traceparent: string, headers: Record
   }
 }
 
-/** The submit's server span, the run's consumer span under it, and the attempt under the run. */
-function assertJobTrace(spans: DecodedSpan[], jobId: string): void {
+const JOB_TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+
+/**
+ * The submit's server span, the run's consumer span under it, and the attempt under the run; the
+ * submitter's tracestate rode the queue: it is on the run's spans and went upstream with the attempt.
+ */
+async function assertJobTrace(spans: DecodedSpan[], jobId: string, simUrl: string): Promise<void> {
   const submit = spans.find((s) => s.kind === SERVER && s.name === "POST /v1/jobs");
   assert.ok(submit, spans.map((s) => s.name).join());
   assert.equal(submit.parentSpanId, CLIENT_SPAN);
@@ -254,6 +259,19 @@ function assertJobTrace(spans: DecodedSpan[], jobId: string): void {
   assert.ok(attempt, "the run's upstream attempt has a span");
   assert.equal(attempt.parentSpanId, run.spanId);
   assert.ok(attempt.startNs >= run.startNs && attempt.endNs <= run.endNs);
+  assert.equal(run.traceState, JOB_TRACESTATE);
+  assert.equal(attempt.traceState, JOB_TRACESTATE);
+  const rec = await request(`${simUrl}/sim/requests/${jobId}`);
+  const seen = (await rec.body.json()) as {
+    history: Array<{ traceparent: string | null; tracestate: string | null }>;
+  };
+  assert.deepEqual(seen.history, [
+    {
+      ...seen.history[0],
+      traceparent: `00-${run.traceId}-${attempt.spanId}-01`,
+      tracestate: JOB_TRACESTATE,
+    },
+  ]);
 }
 
 describe("a job's trace across the queue", () => {
@@ -286,8 +304,8 @@ describe("a job's trace across the queue", () => {
   test("embedded workers: submit span → run span (consumer) → attempt span, one trace", async () => {
     gw = await startGateway(config(2));
     const trace = "6bf92f3577b34da6a3ce929d0e0e4711";
-    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`);
-    assertJobTrace(await spansOf(rx, trace, 3), id);
+    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`, { tracestate: JOB_TRACESTATE });
+    await assertJobTrace(await spansOf(rx, trace, 3), id, sim.url);
     await gw.stop();
   });
 
@@ -302,8 +320,8 @@ describe("a job's trace across the queue", () => {
       "switchyard worker started",
     );
     const trace = "7bf92f3577b34da6a3ce929d0e0e4712";
-    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`);
-    assertJobTrace(await spansOf(rx, trace, 3), id);
+    const id = await jobUnderTrace(gw.url, `00-${trace}-${CLIENT_SPAN}-01`, { tracestate: JOB_TRACESTATE });
+    await assertJobTrace(await spansOf(rx, trace, 3), id, sim.url);
     // Its metrics listener counts the run's upstream attempt.
     const ready = worker.lines.find((l) => l.msg === "switchyard worker started");
     const metricsPort = ready?.metricsPort;

@@ -21,6 +21,7 @@ export function newJob(overrides: Partial<NewJob> = {}): NewJob {
     webhook: null,
     metadata: null,
     traceparent: null,
+    tracestate: null,
     createdAt: now,
     ...overrides,
   };
@@ -47,6 +48,7 @@ export function jobTests(fresh: () => Promise<Store>): void {
       webhook: { url: "https://hooks.example/x" },
       metadata: { team: "a", "k\u00e9y": "v" },
       traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      tracestate: "vendor=opaque,other=1",
     });
     const res = await store.jobs.create(input);
     assert.equal(res.kind, "created");
