@@ -5,6 +5,8 @@
 #   nats-server       a current NATS server with JetStream (test/helpers/nats.ts); Debian's is 2.9
 #   grpcurl           a gRPC client in another language, for interoperability tests
 #   nsqd, nsqlookupd  NSQ's broker and discovery daemon (test/helpers/nsq.ts)
+#   switchyard-otelcol  an OpenTelemetry Collector built from its own modules with the OTLP receiver
+#                       and exporter only (test/observability/collector/, collector.test.ts)
 #
 # Idempotent: a binary already present at the pinned version is kept, so a reused machine skips the
 # build. Quiet on success (prints nothing); on failure the tool's output is shown and it exits non-zero.
@@ -81,6 +83,24 @@ install_mod() {
   done
 }
 
+# install_local NAME DIR EXPECTED_VERSION_OUTPUT VERSION_FLAG
+# Builds the Go program kept in the repository at DIR (its go.mod and go.sum pin every module) into
+# NAME, unless NAME already prints the expected version.
+install_local() {
+  name="$1" dir="$2" expect="$3" flag="$4"
+  target="$gobin/$name"
+  if [ -x "$target" ] && "$target" "$flag" 2>&1 | grep -qF "$expect"; then
+    return 0
+  fi
+  if ! (cd "$dir" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$work/$name") >"$work/log" 2>&1; then
+    cat "$work/log" >&2
+    die "building $name ($dir) failed"
+  fi
+  cp "$work/$name" "$target.tmp.$$"
+  chmod 0755 "$target.tmp.$$"
+  mv -f "$target.tmp.$$" "$target"
+}
+
 # Toxiproxy's package is cmd/server; its version string is set the way its own release build does.
 install toxiproxy-server "github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0" server \
   "toxiproxy-server version 2.12.0" -version "-X github.com/Shopify/toxiproxy/v2.Version=2.12.0"
@@ -91,3 +111,5 @@ install grpcurl "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3" grpcurl "v1
 install_mod github.com/nsqio/nsq v1.3.0 "v1.3.0" --version \
   "github.com/judwhite/go-svc=github.com/mreiferson/go-svc@v1.2.2-0.20210815184239-7a96e00010f6" \
   apps/nsqd apps/nsqlookupd
+# The collector's version string is the one in test/observability/collector/main.go.
+install_local switchyard-otelcol "$(dirname "$0")/../test/observability/collector" "0.165.0-switchyard.1" --version
