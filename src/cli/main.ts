@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from "node:v8";
 import { UsageError } from "./options.js";
 
 // Each command loads its own modules when it runs, so a short command (a usage error, `help`,
@@ -16,8 +17,21 @@ usage:
   switchyard help                                          this text
 `;
 
+/**
+ * undici parses upstream HTTP/1.1 responses with llhttp compiled to WebAssembly, on the first
+ * connection. V8's optimizing WebAssembly compiler raises the process's resident memory by about
+ * 30 MB for that one module, which stays as the process's peak, while the baseline compiler's code
+ * parses the gateway's upstream responses no measurably slower. So the long-running commands use the
+ * baseline compiler only; `SWITCHYARD_WASM_OPTIMIZE=1` keeps V8's default. Set before any module
+ * is compiled (the flag is read at compile time).
+ */
+function baselineWasm(env: NodeJS.ProcessEnv): void {
+  if (env.SWITCHYARD_WASM_OPTIMIZE !== "1") setFlagsFromString("--liftoff-only");
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === "serve" || cmd === "worker") baselineWasm(process.env);
   switch (cmd) {
     case "serve": {
       const { serveCommand } = await import("./serve.js");
