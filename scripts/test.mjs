@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: type check, lint, import-cycle check, build, then every test file under test/.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkCycles } from "./check-cycles.mjs";
