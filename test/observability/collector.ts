@@ -7,12 +7,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findGoTool, skipReason } from "../helpers/binaries.js";
 import { freePort } from "../helpers/ports.js";
-import type { DecodedSpan } from "./otlp.js";
+import { type DecodedSpan, startReceiver } from "./otlp.js";
 
 const BINARY = "switchyard-otelcol";
 
@@ -105,24 +104,8 @@ export interface Collector {
 
 /** Starts the receiver, then the collector pointed at it; resolves once the collector is ready. */
 export async function startCollector(): Promise<Collector> {
-  const spans: DecodedSpan[] = [];
-  const contentTypes: string[] = [];
-  const sink: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/v1/traces") {
-        res.writeHead(404).end();
-        return;
-      }
-      contentTypes.push(String(req.headers["content-type"]));
-      spans.push(...decodeJsonTraces(Buffer.concat(chunks).toString("utf8")));
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
-  const addr = sink.address();
-  const sinkPort = typeof addr === "object" && addr ? addr.port : 0;
+  const sink = await startReceiver((body) => decodeJsonTraces(body.toString("utf8")));
+  const sinkPort = new URL(sink.url).port;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "switchyard-otelcol-"));
   const config = join(dir, "collector.yaml");
@@ -162,7 +145,7 @@ service:
   const cleanup = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
     await exited;
-    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    await sink.close();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -188,8 +171,8 @@ service:
   }
   return {
     url: `http://127.0.0.1:${port}`,
-    spans,
-    contentTypes,
+    spans: sink.spans,
+    contentTypes: sink.contentTypes,
     output: () => out,
     stop: cleanup,
   };

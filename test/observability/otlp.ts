@@ -170,8 +170,13 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** Listens on a free port for `POST /v1/traces` (application/x-protobuf) and keeps every span. */
-export async function startReceiver(): Promise<Receiver> {
+/**
+ * Listens on a free port for `POST /v1/traces` and keeps every span; `decode` reads a body
+ * (OTLP protobuf by default). It answers 200 with an empty body of the request's content type.
+ */
+export async function startReceiver(
+  decode: (body: Buffer) => DecodedSpan[] = decodeTraces,
+): Promise<Receiver> {
   const spans: DecodedSpan[] = [];
   const contentTypes: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -179,9 +184,10 @@ export async function startReceiver(): Promise<Receiver> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       if (req.method === "POST" && req.url === "/v1/traces") {
-        contentTypes.push(String(req.headers["content-type"]));
-        spans.push(...decodeTraces(Buffer.concat(chunks)));
-        res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+        const type = String(req.headers["content-type"]);
+        contentTypes.push(type);
+        spans.push(...decode(Buffer.concat(chunks)));
+        res.writeHead(200, { "content-type": type }).end();
       } else {
         res.writeHead(404).end();
       }

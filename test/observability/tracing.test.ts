@@ -15,24 +15,21 @@ import {
   writeTempConfig,
 } from "../helpers/proc.js";
 import { type DecodedSpan, decodeTraces, type Receiver, startReceiver } from "./otlp.js";
+import {
+  assertJobTrace,
+  CLIENT_SPAN,
+  JOB_TRACESTATE,
+  jobUnderTrace,
+  retriedRequestTrace,
+  retryModels,
+  spansOf,
+  streamTrace,
+} from "./trace-checks.js";
 
-const SERVER = 2;
-const CLIENT = 3;
-const CONSUMER = 5;
 const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
-const CLIENT_SPAN = "00f067aa0ba902b7";
 const PROMPT = "zebra-lantern-prompt-4711";
 const ADMIN = "admin-key-for-tracing-tests-0123456789";
 let SECRET = "";
-
-async function spansOf(rx: Receiver, traceId: string, count: number): Promise<DecodedSpan[]> {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const found = rx.spans.filter((s) => s.traceId === traceId);
-    if (found.length >= count || Date.now() > until) return found;
-    await sleep(100);
-  }
-}
 
 /** A small chat request; answers the status and the `traceparent` the gateway answered with. */
 async function chatHi(gwUrl: string, headers: Record<string, string>) {
@@ -62,13 +59,7 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
       observability: {
         tracing: { endpoint: rx.url, scheduledDelayMs: 50, serviceName: "switchyard-test" },
       },
-      models: {
-        "sim-small": {
-          // One replica: the sim counts attempts per replica, so both attempts must land on it.
-          endpoints: [{ kind: "openai", url: `${sim.url}/v1`, id: "replica-a" }],
-          retry: { maxAttempts: 2, backoffBaseMs: 1, backoffMaxMs: 1 },
-        },
-      },
+      models: retryModels(sim.url),
     });
   });
   after(async () => {
@@ -78,87 +69,24 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
   });
 
   test("one request that retries once is one trace: a server span and two sibling client spans", async () => {
-    const res = await request(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-request-id": "trace-retry-1",
-        "x-sim-fault": "seq=503,200",
-        traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`,
-        tracestate: "vendor=abc",
-        authorization: `Bearer ${SECRET}`,
-      },
-      body: JSON.stringify({
-        model: "sim-small",
-        messages: [{ role: "user", content: PROMPT }],
-        max_tokens: 6,
-      }),
+    const { srv } = await retriedRequestTrace(rx, {
+      gwUrl: gw.url,
+      simUrl: sim.url,
+      requestId: "trace-retry-1",
+      traceId: CLIENT_TRACE,
+      tracestate: "vendor=abc",
+      serviceName: "switchyard-test",
+      headers: { authorization: `Bearer ${SECRET}` },
+      content: PROMPT,
     });
-    const body = (await res.body.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
-    assert.equal(res.statusCode, 200);
-
-    const spans = await spansOf(rx, CLIENT_TRACE, 3);
     assert.ok(
       rx.contentTypes.every((t) => t === "application/x-protobuf"),
       rx.contentTypes.join(),
     );
-    const server = spans.filter((s) => s.kind === SERVER);
-    const attempts = spans.filter((s) => s.kind === CLIENT).sort((a, b) => Number(a.startNs - b.startNs));
-    assert.equal(server.length, 1, JSON.stringify(spans.map((s) => s.name)));
-    assert.equal(attempts.length, 2);
-    const srv = server[0] as DecodedSpan;
-    const [first, second] = attempts as [DecodedSpan, DecodedSpan];
-
-    // The server span continues the client's trace and is the one the response names.
-    assert.equal(srv.parentSpanId, CLIENT_SPAN);
-    assert.equal(srv.traceState, "vendor=abc");
-    assert.equal(srv.name, "POST /v1/chat/completions");
-    assert.equal(res.headers.traceparent, `00-${CLIENT_TRACE}-${srv.spanId}-01`);
-    assert.equal(srv.attributes["http.request.method"], "POST");
-    assert.equal(srv.attributes["http.route"], "/v1/chat/completions");
-    assert.equal(srv.attributes["http.response.status_code"], 200);
-    assert.equal(srv.attributes["gen_ai.operation.name"], "chat");
-    assert.equal(srv.attributes["gen_ai.request.model"], "sim-small");
-    assert.equal(srv.attributes["gen_ai.usage.input_tokens"], body.usage.prompt_tokens);
-    assert.equal(srv.attributes["gen_ai.usage.output_tokens"], body.usage.completion_tokens);
-    assert.equal(srv.resource["service.name"], "switchyard-test");
-    assert.ok(srv.events.some((e) => e.name === "switchyard.admitted"));
+    // With an API key, the server span has the authentication event, inside its time.
     const authEvent = srv.events.find((e) => e.name === "switchyard.authenticated");
     assert.ok(authEvent, srv.events.map((e) => e.name).join());
     assert.ok(authEvent.timeNs >= srv.startNs && authEvent.timeNs <= srv.endNs);
-
-    // Retries are siblings under the server span.
-    for (const a of attempts) {
-      assert.equal(a.parentSpanId, srv.spanId);
-      assert.equal(a.name, "chat sim-small");
-      assert.equal(a.attributes["gen_ai.request.model"], "sim-small");
-      assert.equal(a.attributes["server.address"], "127.0.0.1");
-      assert.equal(a.attributes["switchyard.endpoint"], "replica-a");
-      assert.ok(a.startNs >= srv.startNs && a.endNs <= srv.endNs, "attempt inside the request");
-    }
-    assert.equal(first.attributes["switchyard.attempt"], 1);
-    assert.equal(first.attributes["switchyard.outcome"], "failure");
-    assert.equal(first.attributes["error.type"], "upstream_unavailable");
-    assert.equal(first.statusCode, 2);
-    assert.equal(second.attributes["switchyard.attempt"], 2);
-    assert.equal(second.attributes["switchyard.outcome"], "success");
-    assert.equal(second.statusCode, 0);
-
-    // The traceparent each upstream attempt carried names that attempt's span in this trace.
-    const rec = await request(`${sim.url}/sim/requests/trace-retry-1`);
-    const seen = (await rec.body.json()) as {
-      history: Array<{ traceparent: string | null; tracestate: string | null }>;
-    };
-    assert.deepEqual(
-      seen.history.map((h) => h.traceparent),
-      [`00-${CLIENT_TRACE}-${first.spanId}-01`, `00-${CLIENT_TRACE}-${second.spanId}-01`],
-    );
-    // The client's tracestate goes along with every attempt, and is on every span of the trace.
-    assert.deepEqual(
-      seen.history.map((h) => h.tracestate),
-      ["vendor=abc", "vendor=abc"],
-    );
-    for (const a of attempts) assert.equal(a.traceState, "vendor=abc");
 
     // Log lines: the access line carries the trace and span ids; no line holds the prompt or the key.
     await sleep(300);
@@ -172,27 +100,7 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
   });
 
   test("a stream gets a first-token event; a request without traceparent starts a new trace", async () => {
-    const res = await request(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-request-id": "trace-stream-1",
-        authorization: `Bearer ${SECRET}`,
-      },
-      body: JSON.stringify({ model: "sim-small", messages: [{ role: "user", content: "hi" }], stream: true }),
-    });
-    await res.body.text();
-    const traceId = String(res.headers.traceparent).split("-")[1] as string;
-    const spans = await spansOf(rx, traceId, 2);
-    const srv = spans.find((s) => s.kind === SERVER);
-    assert.ok(srv, "server span exported");
-    assert.equal(srv.parentSpanId, "");
-    assert.ok(
-      srv.events.some((e) => e.name === "gen_ai.first_token"),
-      srv.events.map((e) => e.name).join(),
-    );
-    const first = srv.events.find((e) => e.name === "gen_ai.first_token") as { timeNs: bigint };
-    assert.ok(first.timeNs >= srv.startNs && first.timeNs <= srv.endNs);
+    await streamTrace(rx, gw.url, { "x-request-id": "trace-stream-1", authorization: `Bearer ${SECRET}` });
   });
 
   test("a client's unsampled traceparent is followed: nothing exported, the flag passed on", async () => {
@@ -213,66 +121,6 @@ describe("traces exported over OTLP/HTTP protobuf", () => {
     assert.equal(rx.spans.filter((s) => s.traceId === trace).length, 0);
   });
 });
-
-/** Submits a chat job under `traceparent` and waits until it is SUCCESS; answers the job id. */
-async function jobUnderTrace(gwUrl: string, traceparent: string, headers: Record<string, string> = {}) {
-  const res = await request(`${gwUrl}/v1/jobs`, {
-    method: "POST",
-    headers: { "content-type": "application/json", traceparent, ...headers },
-    body: JSON.stringify({
-      type: "chat.completion",
-      request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
-    }),
-  });
-  const job = (await res.body.json()) as { id: string };
-  assert.equal(res.statusCode, 202, JSON.stringify(job));
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const got = (await (await request(`${gwUrl}/v1/jobs/${job.id}`, { headers })).body.json()) as {
-      status: string;
-    };
-    if (got.status === "SUCCESS") return job.id;
-    assert.ok(Date.now() < until, `job still ${got.status}`);
-    await sleep(50);
-  }
-}
-
-const JOB_TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
-
-/**
- * The submit's server span, the run's consumer span under it, and the attempt under the run; the
- * submitter's tracestate rode the queue: it is on the run's spans and went upstream with the attempt.
- */
-async function assertJobTrace(spans: DecodedSpan[], jobId: string, simUrl: string): Promise<void> {
-  const submit = spans.find((s) => s.kind === SERVER && s.name === "POST /v1/jobs");
-  assert.ok(submit, spans.map((s) => s.name).join());
-  assert.equal(submit.parentSpanId, CLIENT_SPAN);
-  const run = spans.find((s) => s.kind === CONSUMER);
-  assert.ok(run, "the run has a consumer span");
-  assert.equal(run.name, "job chat.completion");
-  assert.equal(run.parentSpanId, submit.spanId);
-  assert.equal(run.attributes["switchyard.job_id"], jobId);
-  assert.equal(run.attributes["switchyard.job.type"], "chat.completion");
-  assert.equal(run.attributes["switchyard.job.attempt"], 1);
-  assert.equal(run.statusCode, 0);
-  const attempt = spans.find((s) => s.kind === CLIENT);
-  assert.ok(attempt, "the run's upstream attempt has a span");
-  assert.equal(attempt.parentSpanId, run.spanId);
-  assert.ok(attempt.startNs >= run.startNs && attempt.endNs <= run.endNs);
-  assert.equal(run.traceState, JOB_TRACESTATE);
-  assert.equal(attempt.traceState, JOB_TRACESTATE);
-  const rec = await request(`${simUrl}/sim/requests/${jobId}`);
-  const seen = (await rec.body.json()) as {
-    history: Array<{ traceparent: string | null; tracestate: string | null }>;
-  };
-  assert.deepEqual(seen.history, [
-    {
-      ...seen.history[0],
-      traceparent: `00-${run.traceId}-${attempt.spanId}-01`,
-      tracestate: JOB_TRACESTATE,
-    },
-  ]);
-}
 
 describe("a job's trace across the queue", () => {
   let sim: Running;
