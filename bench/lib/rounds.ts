@@ -30,6 +30,8 @@ export interface WrkPlan {
 export interface WrkFigures {
   c1?: WrkResult;
   c16: WrkResult;
+  /** req/s of each round's c16 run, in round order: their spread is the run's noise. */
+  c16Rounds: number[];
   /** Gateway CPU over the c16 runs, per request. */
   cpuUsPerRequest: number;
   /** Gateway CPU over the c16 runs ÷ their duration. */
@@ -139,6 +141,7 @@ export async function measureInterleaved(
     out.set(t.key, {
       c1: merged1,
       c16: merged16,
+      c16Rounds: (c16.get(t.key) ?? []).map((w) => w.rps),
       cpuUsPerRequest: merged16.requests > 0 ? cpuUs / merged16.requests : 0,
       cpuBusy: cpuUs / merged16.durationUs,
       errors: errorsOf(merged1) + errorsOf(merged16),
@@ -146,4 +149,12 @@ export async function measureInterleaved(
     });
   }
   return out;
+}
+
+/**
+ * `1 − req/s(target) ÷ req/s(base)` per round, pairing each target's c16 run with the base's run of
+ * the same round: how far apart the rounds are says whether a cost of a few percent is decidable.
+ */
+export function costPerRound(target: WrkFigures, base: WrkFigures): number[] {
+  return target.c16Rounds.map((rps, i) => 1 - rps / (base.c16Rounds[i] ?? Number.NaN));
 }

@@ -45,6 +45,7 @@ function render(f: Map<string, WrkFigures>, targets: WrkTarget[], rtt: Rtt): Sce
       ["c1 p50 added vs no auth (ms)", ...cell((x) => fmtMs(p50(x) - p50(base)))],
       ["req/s c16", ...cell((x) => x.c16.rps.toFixed(0))],
       ["req/s c16 ÷ no auth", ...cell((x) => fmtPct(x.c16.rps / base.c16.rps))],
+      ["req/s c16 per round", ...cell((x) => x.c16Rounds.map((r) => r.toFixed(0)).join(" / "))],
       ["CPU µs/request (c16)", ...cell((x) => x.cpuUsPerRequest.toFixed(1))],
       ["errors (all runs)", ...cell((x) => String(x.errors))],
       ["Redis round trip p50, ioredis PING from the gateway's CPU (ms)", "", "", fmtMs(rtt.nodeP50Us)],
