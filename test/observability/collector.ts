@@ -97,6 +97,8 @@ export interface Collector {
   spans: DecodedSpan[];
   /** The content types of the collector's exports (its exporter is set to JSON). */
   contentTypes: string[];
+  /** Exports from the collector the test could not read as OTLP JSON. */
+  errors: string[];
   /** What the collector printed (its logs go to stderr). */
   output(): string;
   stop(): Promise<void>;
@@ -173,6 +175,7 @@ service:
     url: `http://127.0.0.1:${port}`,
     spans: sink.spans,
     contentTypes: sink.contentTypes,
+    errors: sink.errors,
     output: () => out,
     stop: cleanup,
   };

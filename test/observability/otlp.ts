@@ -167,18 +167,22 @@ export interface Receiver {
   url: string;
   spans: DecodedSpan[];
   contentTypes: string[];
+  /** Bodies `decode` could not read (answered 400), so a test can say why no span came. */
+  errors: string[];
   close(): Promise<void>;
 }
 
 /**
  * Listens on a free port for `POST /v1/traces` and keeps every span; `decode` reads a body
- * (OTLP protobuf by default). It answers 200 with an empty body of the request's content type.
+ * (OTLP protobuf by default). It answers 200 with an empty body of the request's content type, or
+ * 400 when `decode` throws (the error is kept in `errors`, never thrown out of the test process).
  */
 export async function startReceiver(
   decode: (body: Buffer) => DecodedSpan[] = decodeTraces,
 ): Promise<Receiver> {
   const spans: DecodedSpan[] = [];
   const contentTypes: string[] = [];
+  const errors: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -186,7 +190,13 @@ export async function startReceiver(
       if (req.method === "POST" && req.url === "/v1/traces") {
         const type = String(req.headers["content-type"]);
         contentTypes.push(type);
-        spans.push(...decode(Buffer.concat(chunks)));
+        try {
+          spans.push(...decode(Buffer.concat(chunks)));
+        } catch (err) {
+          errors.push(`${type}: ${(err as Error).message}`);
+          res.writeHead(400).end();
+          return;
+        }
         res.writeHead(200, { "content-type": type }).end();
       } else {
         res.writeHead(404).end();
@@ -200,6 +210,7 @@ export async function startReceiver(
     url: `http://127.0.0.1:${port}`,
     spans,
     contentTypes,
+    errors,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -15,14 +15,20 @@ export const CONSUMER = 5;
 /** The span id of the client's `traceparent` in these tests. */
 export const CLIENT_SPAN = "00f067aa0ba902b7";
 
-/** The spans of one trace once `count` of them arrived (or what arrived within 15 s). */
-export async function spansOf(
-  rx: { spans: DecodedSpan[] },
-  traceId: string,
-  count: number,
-): Promise<DecodedSpan[]> {
+/** Where spans arrive: the receiver's spans, and the bodies it could not decode. */
+export interface SpanSource {
+  spans: DecodedSpan[];
+  errors: string[];
+}
+
+/**
+ * The spans of one trace once `count` of them arrived (or what arrived within 15 s). An export the
+ * receiver could not decode fails at once, with the decoder's error.
+ */
+export async function spansOf(rx: SpanSource, traceId: string, count: number): Promise<DecodedSpan[]> {
   const until = Date.now() + 15_000;
   for (;;) {
+    assert.deepEqual(rx.errors, [], "exports the receiver could not decode");
     const found = rx.spans.filter((s) => s.traceId === traceId);
     if (found.length >= count || Date.now() > until) return found;
     await sleep(100);
@@ -66,7 +72,7 @@ export interface RetryCase {
  * failed. Returns the three spans for more checks.
  */
 export async function retriedRequestTrace(
-  rx: { spans: DecodedSpan[] },
+  rx: SpanSource,
   c: RetryCase,
 ): Promise<{ srv: DecodedSpan; first: DecodedSpan; second: DecodedSpan }> {
   const res = await request(`${c.gwUrl}/v1/chat/completions`, {
@@ -145,7 +151,7 @@ export async function retriedRequestTrace(
  * carries the `gen_ai.first_token` event inside its time. Returns the server span.
  */
 export async function streamTrace(
-  rx: { spans: DecodedSpan[] },
+  rx: SpanSource,
   gwUrl: string,
   headers: Record<string, string> = {},
 ): Promise<DecodedSpan> {
