@@ -122,6 +122,10 @@ export class JobWorker {
   async #process(d: Delivery, entry: Running): Promise<void> {
     const { store, queue } = this.#d;
     const id = d.payload;
+    if (d.exhausted !== undefined) {
+      await this.#exhausted(d, id);
+      return;
+    }
     // Claim first: the claim itself refuses a finished job and one another attempt holds, so the
     // common case costs the store one statement; only a refused claim reads the job to decide.
     const now = Date.now();
@@ -187,6 +191,26 @@ export class JobWorker {
       obs?.endContextSpan(ctx, errorCode);
       ctx.finish();
     }
+  }
+
+  /**
+   * A delivery the queue gave up on (delivered past its limit without being settled, for example
+   * because each worker that took it died before claiming it): the job fails without running, and
+   * the message goes to the dead letters. A job already finished only has its stale message acked.
+   */
+  async #exhausted(d: Delivery, id: string): Promise<void> {
+    const job = await this.#d.store.jobs.get(id);
+    if (!job || TERMINAL_STATUSES.has(job.status)) {
+      await this.#d.queue.ack(d);
+      return;
+    }
+    const reason = d.exhausted ?? "max_deliveries";
+    await this.#end(
+      d,
+      job,
+      "FAILED",
+      new GatewayError("internal_error", `the queue gave up on the job: ${reason}`),
+    );
   }
 
   /** What ended a run: the reason it was aborted with (cancel, deadline, stop), else the error thrown. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { after, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Queue } from "../../src/jobs/queue/types.js";
+import type { Delivery, Queue } from "../../src/jobs/queue/types.js";
 
 /** What an adapter documents it cannot do; every capability is on unless said otherwise. */
 export interface QueueCapabilities {
@@ -167,5 +167,59 @@ export function queueConformance(
       assert.equal(seen.size, n);
       assert.ok([...seen.values()].every((c) => c === 1));
     });
+  });
+}
+
+/**
+ * For adapters with a delivery limit (`maxDeliver`, NSQ's `maxAttempts`): a message delivered past it
+ * is still handed out, flagged `exhausted` with the reason, again on each delivery while nobody
+ * settles it, until the consumer dead-letters it. `open(limit, t)` opens a fresh queue with that limit
+ * (or skips `t` and gives nothing).
+ */
+export function exhaustedConformance(
+  kind: string,
+  open: (limit: number, t: TestContext) => Promise<Queue | undefined>,
+  reason: RegExp,
+): void {
+  test(`${kind}: past its delivery limit a message comes flagged exhausted until it is dead-lettered`, async (t) => {
+    const q = await open(2, t);
+    if (!q) return; // skipped by `open`
+    const leaseMs = 60;
+    const take = async () => {
+      const got = await q.receive({ max: 10, leaseMs, waitMs: 3_000 });
+      assert.equal(got.length, 1);
+      return got[0] as Delivery;
+    };
+    try {
+      await q.publish("poison", "p", { priority: 3 });
+      for (let i = 1; i <= 2; i++) {
+        const d = await take();
+        assert.deepEqual([d.id, d.deliveries, d.exhausted], ["poison", i, undefined]);
+        await sleep(leaseMs + 60); // the lease lapses unsettled
+      }
+      const third = await take();
+      assert.equal(third.deliveries, 3);
+      assert.match(third.exhausted ?? "", reason);
+      assert.match(third.exhausted ?? "", /delivered 2 times/);
+      await sleep(leaseMs + 60); // left unsettled, it must come again, still flagged
+      const fourth = await take();
+      assert.equal(fourth.deliveries, 4);
+      assert.match(fourth.exhausted ?? "", reason);
+      assert.match(fourth.exhausted ?? "", /delivered 3 times/);
+      assert.equal(await q.deadLetter(fourth, fourth.exhausted ?? ""), true);
+      assert.deepEqual(await q.receive({ max: 10, leaseMs, waitMs: 300 }), []);
+      let dead = await q.deadLetters(10);
+      for (let i = 0; i < 50 && dead.length === 0; i++) {
+        await sleep(100);
+        dead = await q.deadLetters(10);
+      }
+      assert.deepEqual(
+        dead.map((x) => [x.id, x.payload, x.deliveries]),
+        [["poison", "p", 4]],
+      );
+      assert.match(dead[0]?.reason ?? "", reason);
+    } finally {
+      await q.close();
+    }
   });
 }

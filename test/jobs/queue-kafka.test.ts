@@ -7,7 +7,7 @@ import { type KafkaQueueConfigInput, kafkaQueueConfigSchema } from "../../src/jo
 import { encodeOwned, priorityClass, stickyAssign } from "../../src/jobs/queue/kafka-link.js";
 import { type Fetched, Tracker } from "../../src/jobs/queue/kafka-tracker.js";
 import { KAFKA_MISSING, type KafkaProc, kafkaAvailable, startKafka } from "../helpers/kafka.js";
-import { queueConformance } from "./queue-conformance.js";
+import { exhaustedConformance, queueConformance } from "./queue-conformance.js";
 
 let broker: KafkaProc | undefined;
 let n = 0;
@@ -45,6 +45,12 @@ if (!KAFKA_MISSING) {
       return { open: () => openKafkaQueue(cfg), cleanup: async () => {} };
     },
     { redeliverTo: "owner" },
+  );
+
+  exhaustedConformance(
+    "kafka",
+    async (maxDeliver) => openKafkaQueue(config({ maxDeliver })),
+    /^max_deliveries: delivered \d+ times without being settled \(maxDeliver 2\)/,
   );
 
   test("jobs.queue kind kafka: ${ENV} credentials, defaults, and createQueue opens it", async () => {

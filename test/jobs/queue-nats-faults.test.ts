@@ -8,6 +8,7 @@ import { GatewayError } from "../../src/core/errors.js";
 import { type NatsQueue, openNatsQueue } from "../../src/jobs/queue/nats.js";
 import { type NatsQueueConfigInput, natsQueueConfigSchema } from "../../src/jobs/queue/nats-config.js";
 import { NATS_SERVER, type NatsOptions, type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
+import { exhaustedConformance } from "./queue-conformance.js";
 
 let n = 0;
 function config(server: NatsProc, extra: Partial<NatsQueueConfigInput> = {}) {
@@ -140,6 +141,12 @@ describe("NATS queue: server restarts and outages", () => {
 describe("NATS queue: server-side behaviour", () => {
   const nats = natsSuite();
 
+  exhaustedConformance(
+    "nats",
+    async (maxDeliver, t) => (natsAvailable(t) ? nats.open(config(nats.server, { maxDeliver })) : undefined),
+    /^max_deliveries: delivered \d+ times without being settled \(maxDeliver 2\)/,
+  );
+
   test("a duplicate publish of one id (from two connections) stores one message", async (t) => {
     if (!natsAvailable(t)) return;
     const cfg = config(nats.server);
@@ -248,24 +255,6 @@ describe("NATS queue: server-side behaviour", () => {
     assert.equal(got[0]?.id, "r");
     // The early delivery that was put back counts (documented for this mode).
     assert.equal(got[0]?.deliveries, 2);
-  });
-
-  test("after maxDeliver deliveries a message is dead-lettered instead of delivered", async (t) => {
-    if (!natsAvailable(t)) return;
-    const q = await nats.open(config(nats.server, { maxDeliver: 2 }));
-    await q.publish("poison", "p");
-    for (let i = 1; i <= 2; i++) {
-      const [d] = await take(q, 2_000, 50);
-      assert.equal(d?.deliveries, i);
-      await sleep(80);
-    }
-    assert.deepEqual(await take(q, 300), []);
-    const dead = await q.deadLetters(10);
-    assert.equal(dead.length, 1);
-    assert.equal(dead[0]?.id, "poison");
-    assert.equal(dead[0]?.deliveries, 2);
-    assert.match(dead[0]?.reason ?? "", /^max_deliveries/);
-    assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 1 });
   });
 
   test("a lower priority class is served only when higher ones are empty", async (t) => {

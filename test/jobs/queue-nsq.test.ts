@@ -19,7 +19,7 @@ import {
   startNsqlookupd,
   warmTopics,
 } from "../helpers/nsq.js";
-import { queueConformance } from "./queue-conformance.js";
+import { exhaustedConformance, queueConformance } from "./queue-conformance.js";
 
 let nsqd: NsqdProc | undefined;
 let n = 0;
@@ -81,6 +81,12 @@ if (NSQD && NSQLOOKUPD) {
       return { open: () => openNsqQueue(cfg), cleanup: async () => {} };
     },
     { publishDedupe: "handle" },
+  );
+
+  exhaustedConformance(
+    "nsq",
+    async (maxAttempts) => open(config({ maxAttempts })),
+    /^max_attempts: delivered \d+ times without being settled \(maxAttempts 2\)/,
   );
 
   describe("NSQ specifics", () => {
@@ -150,31 +156,6 @@ if (NSQD && NSQLOOKUPD) {
       assert.equal(again?.id, "m");
       assert.equal(again?.deliveries, 2);
       assert.ok(waited >= 500 && waited < 4_000, `redelivered after ${waited} ms`);
-    });
-
-    test("after maxAttempts deliveries a message goes to the dead-letter topic", async () => {
-      const q = await open(config({ maxAttempts: 2 }));
-      await q.publish("poison", "p", { priority: 3 });
-      for (let i = 1; i <= 2; i++) {
-        const [d] = await take(q, 2_000, 50);
-        assert.equal(d?.deliveries, i);
-        await sleep(120);
-      }
-      assert.deepEqual(await take(q, 500), []);
-      // The third delivery was moved to the dead letters by the receive that took it (in the
-      // background, like its FIN): wait for both.
-      await eventually(async () => {
-        const dead = await q.deadLetters(10);
-        assert.deepEqual(
-          dead.map((x) => [x.id, x.payload, x.deliveries]),
-          [["poison", "p", 2]],
-        );
-        assert.match(dead[0]?.reason ?? "", /^max_attempts/);
-      });
-      // Reading the dead letters leaves them in place (they are put back on their topic, which
-      // nsqd makes visible to the next read a moment later).
-      await eventually(async () => assert.equal((await q.deadLetters(10)).length, 1));
-      await eventually(async () => assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 1 }));
     });
 
     test("notBefore is a deferred publish: not handed out before it is due", async () => {

@@ -261,19 +261,15 @@ export class KafkaQueue implements Queue {
     if (added) this.#wake();
   }
 
-  /** Leases due messages; a message past `maxDeliver` deliveries goes to the dead letters instead. */
+  /** Leases due messages; one past `maxDeliver` deliveries is flagged `exhausted` for the consumer to end. */
   #take(max: number, leaseMs: number, now: number): Delivery[] {
-    const out: Delivery[] = [];
     const limit = this.#cfg.maxDeliver;
-    for (const e of this.#tracker.take(max, leaseMs, now)) {
+    return this.#tracker.take(max, leaseMs, now).map((e) => {
       const d = delivery(e);
-      if (limit > 0 && e.count > limit) {
-        const reason = `max_deliveries: delivered ${e.count - 1} times without being settled (maxDeliver ${limit})`;
-        // If this fails the lease runs out and the next delivery tries again.
-        this.deadLetter({ ...d, deliveries: e.count - 1 }, reason).catch(() => {});
-      } else out.push(d);
-    }
-    return out;
+      if (limit <= 0 || e.count <= limit) return d;
+      const exhausted = `max_deliveries: delivered ${e.count - 1} times without being settled (maxDeliver ${limit})`;
+      return Object.freeze({ ...d, exhausted });
+    });
   }
 
   #settled(e: Entry): void {

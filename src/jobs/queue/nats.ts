@@ -219,7 +219,7 @@ export class NatsQueue implements Queue {
     return { got: taken.map((p) => p.delivery), diverted };
   }
 
-  /** Leases one pulled message, or sets it aside (not yet due, too many deliveries, malformed). */
+  /** Leases one pulled message (flagged `exhausted` past `maxDeliver`), or sets it aside (not yet due, malformed). */
   #lease(m: Msg, leaseMs: number, pulledAt: number): Pending | undefined {
     const info = parseAckSubject(m.reply);
     if (!info || !m.reply) return undefined;
@@ -231,26 +231,38 @@ export class NatsQueue implements Queue {
       this.#wakeLater(delay);
       return undefined;
     }
+    const id = h?.get(H.id);
+    if (!id) {
+      // Not one of this queue's messages: there is no job to end, so it goes to the dead letters here.
+      const leaseId = newLeaseId();
+      this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
+      const bad = {
+        id: `seq:${info.seq}`,
+        payload: m.string(),
+        priority: 0,
+        deliveries: info.deliveries,
+        leaseId,
+      };
+      // If this fails the lease runs out and the next delivery tries again.
+      this.deadLetter(bad, "malformed: a message without the Sy-Id header").catch(() => {});
+      return undefined;
+    }
     const leaseId = newLeaseId();
     this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
+    const max = this.#cfg.maxDeliver;
     const delivery: Delivery = Object.freeze({
-      id: h?.get(H.id) || `seq:${info.seq}`,
+      id,
       payload: m.string(),
       priority: num(h, H.priority, 0),
       deliveries: info.deliveries,
       leaseId,
+      ...(max > 0 && info.deliveries > max
+        ? {
+            exhausted: `max_deliveries: delivered ${info.deliveries - 1} times without being settled (maxDeliver ${max})`,
+          }
+        : {}),
     });
-    const max = this.#cfg.maxDeliver;
-    const reason = !h?.get(H.id)
-      ? "malformed: a message without the Sy-Id header"
-      : max > 0 && info.deliveries > max
-        ? `max_deliveries: delivered ${info.deliveries - 1} times without being settled (maxDeliver ${max})`
-        : undefined;
-    if (reason === undefined) return { delivery, notBefore, seq: info.seq };
-    const dead = { ...delivery, deliveries: info.deliveries - (reason.startsWith("max") ? 1 : 0) };
-    // If this fails the lease runs out and the next delivery tries again.
-    this.deadLetter(dead, reason).catch(() => {});
-    return undefined;
+    return { delivery, notBefore, seq: info.seq };
   }
 
   async ack(d: Delivery): Promise<boolean> {

@@ -201,25 +201,27 @@ export class NsqConsumer {
       conn.respond(b.generation, () => msg.requeue(delay, false));
       return undefined;
     }
-    const max = this.#cfg.maxAttempts;
-    const reason = !env
-      ? "malformed: not a Switchyard queue message"
-      : max > 0 && msg.attempts > max
-        ? `max_attempts: delivered ${msg.attempts - 1} times without being settled (maxAttempts ${max})`
-        : undefined;
     const leaseId = newLeaseId();
     this.#leases.add(leaseId, held, leaseMs);
+    const max = this.#cfg.maxAttempts;
     const delivery: Delivery = Object.freeze({
       id: held.env.id,
       payload: held.env.payload,
       priority: held.env.priority,
       deliveries: msg.attempts,
       leaseId,
+      ...(env && max > 0 && msg.attempts > max
+        ? {
+            exhausted: `max_attempts: delivered ${msg.attempts - 1} times without being settled (maxAttempts ${max})`,
+          }
+        : {}),
     });
-    if (reason === undefined) return { delivery, cls: conn.cls, notBefore: held.env.notBefore, seq: b.seq };
-    const dead = { ...delivery, deliveries: env ? msg.attempts - 1 : msg.attempts };
+    if (env) return { delivery, cls: conn.cls, notBefore: held.env.notBefore, seq: b.seq };
+    // Not one of this queue's messages: there is no job to end, so it goes to the dead letters here.
     // If this fails the message times out and the next delivery tries again.
-    this.#deps.deadLetter(dead, reason).catch((err: unknown) => this.#onError(err as Error));
+    this.#deps
+      .deadLetter(delivery, "malformed: not a Switchyard queue message")
+      .catch((err: unknown) => this.#onError(err as Error));
     return undefined;
   }
 

@@ -30,6 +30,13 @@ export interface Delivery {
   readonly deliveries: number;
   /** Identifies this lease; every later call names it. */
   readonly leaseId: string;
+  /**
+   * Set (to the reason) when the message was delivered more often than the queue's limit allows
+   * (`maxDeliver`; NSQ's `maxAttempts`) without being settled. The consumer must not run it again
+   * and should end it (`deadLetter` with this reason); left unsettled, it comes again flagged the
+   * same way, so the consumer that can end it well (the job worker fails the job first) always does.
+   */
+  readonly exhausted?: string;
 }
 
 export interface ReceiveOptions {
