@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from "node:v8";
 import { UsageError } from "./options.js";
+import { capYoungGeneration, semiSpaceCapFrom } from "./young-gen.js";
 
 // Each command loads its own modules when it runs, so a short command (a usage error, `help`,
 // `config check`) starts in a fraction of the time the whole gateway takes to load.
@@ -31,7 +32,10 @@ function baselineWasm(env: NodeJS.ProcessEnv): void {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === "serve" || cmd === "worker") baselineWasm(process.env);
+  if (cmd === "serve" || cmd === "worker") {
+    baselineWasm(process.env);
+    capYoungGeneration(semiSpaceCapFrom(process.env, process.execArgv));
+  }
   switch (cmd) {
     case "serve": {
       const { serveCommand } = await import("./serve.js");
