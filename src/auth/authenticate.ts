@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { GatewayError } from "../core/errors.js";
 import type { KeyRepository } from "../store/types.js";
-import { JwtVerifier, looksLikeJwt } from "./jwt.js";
-import { jwtConfigSchema } from "./jwt-config.js";
+import type { JwtVerifier } from "./jwt.js";
+import { jwtConfigSchema, looksLikeJwt } from "./jwt-config.js";
 import { INVALID_KEY_MESSAGE, KEY_PREFIX, KeyAuthenticator, MAX_KEY_CACHE_TTL_MS } from "./keys.js";
 import { ANONYMOUS, type Principal } from "./principal.js";
 
@@ -63,6 +63,11 @@ function invalid(): GatewayError {
   return new GatewayError("invalid_api_key", INVALID_KEY_MESSAGE);
 }
 
+/** The token verifier's module did not load: the token may be fine, so 503 rather than 401. */
+function loadFailed(err: unknown): never {
+  throw new GatewayError("auth_unavailable", "the token verifier could not be loaded", { cause: err });
+}
+
 function single(value: string | readonly string[] | undefined): string | undefined {
   if (value === undefined || typeof value === "string") return value;
   if (value.length === 1) return value[0];
@@ -116,10 +121,16 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthDeps = {}): Authe
       ...(deps.now ? { now: deps.now } : {}),
     });
   }
-  let jwt: JwtVerifier | undefined;
+  let jwt: Promise<JwtVerifier> | undefined;
   if (mode.includes("jwt")) {
     if (!cfg.jwt) throw new Error(`auth mode '${mode}' needs auth.jwt`);
-    jwt = new JwtVerifier(cfg.jwt, deps.now ? { now: deps.now } : {});
+    const jwtConfig = cfg.jwt;
+    const opts = deps.now ? { now: deps.now } : {};
+    // The verifier's library (jose, a few hundred modules) loads only where tokens are accepted,
+    // starting now; a token that arrives before it has loaded waits for it. The config was checked
+    // by its schema (keys parse, URLs are URLs), so building the verifier does not fail here.
+    jwt = import("./jwt.js").then(({ JwtVerifier }) => new JwtVerifier(jwtConfig, opts));
+    jwt.catch(() => {}); // a failed load is answered to the tokens that wait for it
   }
   const adminKey = cfg.adminKey;
   return {
@@ -134,7 +145,10 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthDeps = {}): Authe
       }
       if (!credential) return Promise.reject(invalid());
       if (keys && credential.startsWith(KEY_PREFIX)) return keys.authenticate(credential);
-      if (jwt && looksLikeJwt(credential)) return jwt.verify(credential);
+      if (jwt && looksLikeJwt(credential)) {
+        const token = credential;
+        return jwt.then((v) => v.verify(token), loadFailed);
+      }
       return Promise.reject(invalid());
     },
     isAdmin(headers: AuthHeaders): boolean {

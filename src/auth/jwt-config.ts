@@ -115,3 +115,12 @@ export const jwtConfigSchema = jwtObjectSchema.superRefine(checkKeySource);
 
 export type JwtConfig = z.infer<typeof jwtConfigSchema>;
 export type JwtConfigInput = z.input<typeof jwtConfigSchema>;
+
+/** Three base64url segments (the signature may be empty, as in `alg: none`, which is then refused). */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/** Whether a bearer credential has a JWT's shape (checked before any verification). */
+export function looksLikeJwt(text: string): boolean {
+  return text.length <= MAX_TOKEN_LENGTH && JWT_SHAPE.test(text);
+}

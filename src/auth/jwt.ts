@@ -8,7 +8,7 @@ import {
   jwtVerify,
 } from "jose";
 import { GatewayError } from "../core/errors.js";
-import type { JwtConfig } from "./jwt-config.js";
+import { type JwtConfig, looksLikeJwt } from "./jwt-config.js";
 import type { Principal, PrincipalLimits } from "./principal.js";
 
 export {
@@ -19,15 +19,8 @@ export {
   type JwtConfigInput,
   jwtClaimsSchema,
   jwtConfigSchema,
+  looksLikeJwt,
 } from "./jwt-config.js";
-
-/** Three base64url segments (the signature may be empty, as in `alg: none`, which is then refused). */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const MAX_TOKEN_LENGTH = 16 * 1024;
-
-export function looksLikeJwt(text: string): boolean {
-  return text.length <= MAX_TOKEN_LENGTH && JWT_SHAPE.test(text);
-}
 
 export interface JwtVerifierOptions {
   /** Clock (epoch ms), for tests. */
