@@ -22,3 +22,26 @@ export async function call(
   }
   return { status: res.statusCode, headers: res.headers, json, text };
 }
+
+/**
+ * Submits a `chat.completion` job to `model` (default `sim-small`) with one short user message and
+ * the submission fields in `extra` (priority, max_attempts, …); asserts the 202 and gives the job id.
+ */
+export async function submitChatJob(
+  url: string,
+  opts: { model?: string; content?: string; extra?: Json } = {},
+): Promise<string> {
+  const res = await call(url, "/v1/jobs", {
+    body: {
+      type: "chat.completion",
+      request: {
+        model: opts.model ?? "sim-small",
+        messages: [{ role: "user", content: opts.content ?? "hi" }],
+        max_tokens: 2,
+      },
+      ...opts.extra,
+    },
+  });
+  if (res.status !== 202) throw new Error(`POST /v1/jobs answered ${res.status}: ${res.text}`);
+  return res.json.id as string;
+}

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { openNatsQueue } from "../../src/jobs/queue/nats.js";
 import { natsQueueConfigSchema } from "../../src/jobs/queue/nats-config.js";
+import { submitChatJob } from "../helpers/http.js";
 import { natsAvailable, startNats } from "../helpers/nats.js";
 import { configFor, startCli, startGateway, startSim, writeTempConfig } from "../helpers/proc.js";
 
@@ -33,18 +34,7 @@ test("jobs accepted onto NATS survive a nats-server kill and run in a separate w
   const ids: string[] = [];
   try {
     for (let i = 0; i < 3; i++) {
-      const res = await request(`${gw.url}/v1/jobs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "chat.completion",
-          priority: i,
-          request: { model: "sim-small", messages: [{ role: "user", content: `hi ${i}` }], max_tokens: 2 },
-        }),
-      });
-      const body = await res.body.text();
-      assert.equal(res.statusCode, 202, body);
-      ids.push((JSON.parse(body) as { id: string }).id);
+      ids.push(await submitChatJob(gw.url, { content: `hi ${i}`, extra: { priority: i } }));
     }
     await nats.kill();
     await nats.restart();
@@ -96,17 +86,7 @@ test("a job whose message was delivered past maxDeliver without a claim ends FAI
   // Stands in for workers that die after taking the message and before claiming the job.
   const raw = await openNatsQueue(natsQueueConfigSchema.parse(queue), { pollIntervalMs: 50 });
   try {
-    const res = await request(`${gw.url}/v1/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "chat.completion",
-        request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
-      }),
-    });
-    const body = await res.body.text();
-    assert.equal(res.statusCode, 202, body);
-    const { id } = JSON.parse(body) as { id: string };
+    const id = await submitChatJob(gw.url);
     for (let i = 1; i <= 2; i++) {
       const got = await raw.receive({ max: 1, leaseMs: 50, waitMs: 3_000 });
       assert.deepEqual(

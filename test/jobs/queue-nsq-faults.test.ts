@@ -14,6 +14,7 @@ import { request } from "undici";
 import { GatewayError } from "../../src/core/errors.js";
 import { type NsqQueue, openNsqQueue } from "../../src/jobs/queue/nsq.js";
 import { type NsqQueueConfigInput, nsqQueueConfigSchema } from "../../src/jobs/queue/nsq-config.js";
+import { submitChatJob } from "../helpers/http.js";
 import { NSQD, NSQLOOKUPD, type NsqdProc, nsqAvailable, startNsqd } from "../helpers/nsq.js";
 import { configFor, startCli, startGateway, startSim, writeTempConfig } from "../helpers/proc.js";
 
@@ -192,17 +193,7 @@ describe("NSQ end to end: the re-publisher repairs a crash of the in-memory queu
     try {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const res = await request(`${gw.url}/v1/jobs`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            type: "chat.completion",
-            request: { model: "sim-small", messages: [{ role: "user", content: `hi ${i}` }], max_tokens: 2 },
-          }),
-        });
-        const body = await res.body.text();
-        assert.equal(res.statusCode, 202, body);
-        ids.push((JSON.parse(body) as { id: string }).id);
+        ids.push(await submitChatJob(gw.url, { content: `hi ${i}` }));
       }
       assert.equal((await probe.stats()).ready, 3);
       await d.kill();

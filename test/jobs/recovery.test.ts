@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { request } from "undici";
+import { submitChatJob } from "../helpers/http.js";
 import {
   configFor,
   type Running,
@@ -39,17 +40,7 @@ async function withAcceptedJob(extra: Record<string, unknown>, body: (a: Accepte
   };
   const gw = await startGateway(config);
   try {
-    const res = await request(`${gw.url}/v1/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "chat.completion",
-        request: { model: "sim-small", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
-        ...extra,
-      }),
-    });
-    assert.equal(res.statusCode, 202);
-    const { id } = (await res.body.json()) as { id: string };
+    const id = await submitChatJob(gw.url, { extra });
     await body({
       gw,
       sim,
