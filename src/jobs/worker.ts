@@ -205,12 +205,9 @@ export class JobWorker {
       return;
     }
     const reason = d.exhausted ?? "max_deliveries";
-    await this.#end(
-      d,
-      job,
-      "FAILED",
-      new GatewayError("internal_error", `the queue gave up on the job: ${reason}`),
-    );
+    const error = new GatewayError("internal_error", `the queue gave up on the job: ${reason}`);
+    // `#end` claims the job to fail it, which counts one attempt: the error names that attempt.
+    await this.#end(d, { ...job, attempts: job.attempts + 1 }, "FAILED", error);
   }
 
   /** What ended a run: the reason it was aborted with (cancel, deadline, stop), else the error thrown. */

@@ -99,7 +99,12 @@ test("a job whose message was delivered past maxDeliver without a claim ends FAI
       ["worker", "--config", writeTempConfig(config)],
       "switchyard worker started",
     );
-    let job: { status: string; error?: { code: string; message: string } } = { status: "" };
+    let job: {
+      status: string;
+      attempts?: number;
+      attempt_errors?: Array<{ attempt: number; code: string }>;
+      error?: { code: string; message: string };
+    } = { status: "" };
     try {
       for (let i = 0; i < 100 && job.status !== "FAILED"; i++) {
         const r = await request(`${gw.url}/v1/jobs/${id}`);
@@ -111,6 +116,11 @@ test("a job whose message was delivered past maxDeliver without a claim ends FAI
     }
     assert.equal(job.status, "FAILED", JSON.stringify(job));
     assert.equal(job.error?.code, "internal_error");
+    assert.equal(job.attempts, 1); // the claim that failed it, without an upstream call
+    assert.deepEqual(
+      job.attempt_errors?.map((e) => [e.attempt, e.code]),
+      [[1, "internal_error"]],
+    );
     assert.match(job.error?.message ?? "", /the queue gave up on the job: max_deliveries: delivered 2 times/);
     const dead = await raw.deadLetters(10);
     assert.deepEqual(
