@@ -1,6 +1,7 @@
-import { keyView as view } from "../auth/key-view.js";
+import { unconfiguredModelWarnings, keyView as view } from "../auth/key-view.js";
 import { newKeyMaterial } from "../auth/keys.js";
 import type { PrincipalLimits } from "../auth/principal.js";
+import type { Config } from "../config/schema.js";
 import { createStore, type Store, type StoreConfig, storeConfigSchema } from "../store/index.js";
 import { ConfigError, loadConfig } from "./load.js";
 import { parseFlags, UsageError } from "./options.js";
@@ -76,12 +77,19 @@ function parseLimits(v: Record<string, string | boolean | undefined>): Principal
   return limits as PrincipalLimits;
 }
 
+/** The config of `--config FILE` (or `SWITCHYARD_CONFIG` when `--db` is not given), if any. */
+function configFrom(
+  values: { db?: string; config?: string },
+  env: Env,
+): { file: string; config: Config } | undefined {
+  const file = values.config ?? (values.db === undefined ? env.SWITCHYARD_CONFIG : undefined);
+  return file ? { file, config: loadConfig(file, env) } : undefined;
+}
+
 /** `--db FILE`, else the `store` block of `--config FILE` / `SWITCHYARD_CONFIG`, else ./switchyard.db. */
 function storeConfigFrom(values: { db?: string; config?: string }, env: Env): StoreConfig {
   if (values.db !== undefined) return storeConfigSchema.parse({ kind: "sqlite", path: values.db });
-  const file = values.config ?? env.SWITCHYARD_CONFIG;
-  if (!file) return storeConfigSchema.parse({});
-  return loadConfig(file, env).store;
+  return configFrom(values, env)?.config.store ?? storeConfigSchema.parse({});
 }
 
 function limitsText(l: PrincipalLimits): string {
@@ -125,17 +133,21 @@ async function create(args: string[], env: Env, io: KeysIo): Promise<number> {
   const now = Date.now();
   const allowedModels = parseModels(values.models);
   const limits = parseLimits(values);
+  const known = allowedModels ? configFrom(values, env) : undefined;
   const expiresAt = parseExpires(values.expires, now);
   const material = newKeyMaterial();
   const rec = await withStore(values, env, (store) =>
     store.keys.create({ ...material, name, allowedModels, limits, createdAt: now, expiresAt }),
   );
+  const warnings = known ? unconfiguredModelWarnings(allowedModels, Object.keys(known.config.models)) : [];
   if (values.json) {
-    io.out(`${JSON.stringify({ ...view(rec, now), key: material.secret }, null, 2)}\n`);
+    const out = { ...view(rec, now), key: material.secret, ...(warnings.length > 0 && { warnings }) };
+    io.out(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     io.out(`${material.secret}\n`);
     io.err(`created ${rec.id} '${rec.name}': the key above is shown only this once\n`);
   }
+  for (const w of warnings) io.err(`warning: ${w} (${known?.file})\n`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { keyView } from "../auth/key-view.js";
+import { keyView, unconfiguredModelWarnings } from "../auth/key-view.js";
 import { newKeyMaterial } from "../auth/keys.js";
 import { ConfigError } from "../config/load.js";
 import { GatewayError } from "../core/errors.js";
@@ -100,7 +100,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           createdAt: now,
           expiresAt,
         });
-        return reply.code(201).send({ ...keyView(rec, now), key: material.secret });
+        const warnings = unconfiguredModelWarnings(
+          rec.allowedModels,
+          deps.router.models().map((p) => p.name),
+        );
+        return reply
+          .code(201)
+          .send({ ...keyView(rec, now), key: material.secret, ...(warnings.length > 0 && { warnings }) });
       });
       admin.delete<{ Params: { id: string } }>("/keys/:id", async (request) => {
         const rec = await keyStore(deps).keys.revoke(request.params.id, Date.now());

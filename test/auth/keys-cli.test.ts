@@ -128,6 +128,18 @@ describe("switchyard keys", () => {
     assert.equal(revoked.code, 0, revoked.err);
     assert.match(revoked.out, /^revoked key_/);
     assert.equal(viaConfig.code, 0, viaConfig.err);
+    // With a config to check against, models it does not serve are named in a warning (the key is made).
+    const [warned, quiet] = await Promise.all([
+      child(["create", "--name", "w", "--models", "m,nope", "--config", cfg, "--json"], cwd),
+      child(["create", "--name", "q", "--models", "m", "--config", cfg], cwd),
+    ]);
+    assert.equal(warned.code, 0, warned.err);
+    assert.deepEqual((JSON.parse(warned.out) as { warnings?: string[] }).warnings, [
+      "model 'nope' is not configured: the key cannot call it until the config serves it",
+    ]);
+    assert.match(warned.err, /^warning: model 'nope' is not configured: .* \(.*config\.json\)$/m);
+    assert.equal(quiet.code, 0, quiet.err);
+    assert.doesNotMatch(quiet.err, /warning/);
     assert.equal(
       (JSON.parse(viaConfig.out) as unknown[]).length,
       1,

@@ -137,7 +137,20 @@ describe("virtual keys", () => {
       body: JSON.stringify({ name: "svc", rpm: 2 }),
     });
     assert.equal(res.statusCode, 201);
-    const made = (await res.body.json()) as { id: string; key: string };
+    const made = (await res.body.json()) as { id: string; key: string; warnings?: string[] };
+    assert.equal(made.warnings, undefined, "no models named, nothing to warn of");
+    // A model the config does not serve is kept (a reload may add it) and named in a warning.
+    const typo = await request(url, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ name: "typo", models: ["sim-small", "sim-smal"] }),
+    });
+    assert.equal(typo.statusCode, 201);
+    const typoKey = (await typo.body.json()) as { models: string[]; warnings?: string[] };
+    assert.deepEqual(typoKey.models, ["sim-small", "sim-smal"]);
+    assert.deepEqual(typoKey.warnings, [
+      "model 'sim-smal' is not configured: the key cannot call it until the config serves it",
+    ]);
 
     const first = await post(gw.url, chat(), { authorization: `Bearer ${made.key}` });
     assert.equal(first.status, 200);
