@@ -86,10 +86,19 @@ function configFrom(
   return file ? { file, config: loadConfig(file, env) } : undefined;
 }
 
-/** `--db FILE`, else the `store` block of `--config FILE` / `SWITCHYARD_CONFIG`, else ./switchyard.db. */
-function storeConfigFrom(values: { db?: string; config?: string }, env: Env): StoreConfig {
+type LoadedConfig = ReturnType<typeof configFrom>;
+
+/**
+ * `--db FILE`, else the `store` block of `--config FILE` / `SWITCHYARD_CONFIG`, else ./switchyard.db.
+ * `loaded` is that config when the caller read it already.
+ */
+function storeConfigFrom(
+  values: { db?: string; config?: string },
+  env: Env,
+  loaded: LoadedConfig = values.db === undefined ? configFrom(values, env) : undefined,
+): StoreConfig {
   if (values.db !== undefined) return storeConfigSchema.parse({ kind: "sqlite", path: values.db });
-  return configFrom(values, env)?.config.store ?? storeConfigSchema.parse({});
+  return loaded?.config.store ?? storeConfigSchema.parse({});
 }
 
 function limitsText(l: PrincipalLimits): string {
@@ -133,13 +142,18 @@ async function create(args: string[], env: Env, io: KeysIo): Promise<number> {
   const now = Date.now();
   const allowedModels = parseModels(values.models);
   const limits = parseLimits(values);
-  const known = allowedModels ? configFrom(values, env) : undefined;
+  // Read once: for the store (without --db) and to check the allow-list against its models.
+  const known = allowedModels || values.db === undefined ? configFrom(values, env) : undefined;
   const expiresAt = parseExpires(values.expires, now);
   const material = newKeyMaterial();
-  const rec = await withStore(values, env, (store) =>
-    store.keys.create({ ...material, name, allowedModels, limits, createdAt: now, expiresAt }),
+  const rec = await withStore(
+    values,
+    env,
+    (store) => store.keys.create({ ...material, name, allowedModels, limits, createdAt: now, expiresAt }),
+    known,
   );
-  const warnings = known ? unconfiguredModelWarnings(allowedModels, Object.keys(known.config.models)) : [];
+  const warnings =
+    known && allowedModels ? unconfiguredModelWarnings(allowedModels, Object.keys(known.config.models)) : [];
   if (values.json) {
     const out = { ...view(rec, now), key: material.secret, ...(warnings.length > 0 && { warnings }) };
     io.out(`${JSON.stringify(out, null, 2)}\n`);
@@ -195,8 +209,9 @@ async function withStore<T>(
   values: { db?: string; config?: string },
   env: Env,
   fn: (store: Store) => Promise<T>,
+  loaded?: LoadedConfig,
 ): Promise<T> {
-  const store = await createStore(storeConfigFrom(values, env));
+  const store = await createStore(storeConfigFrom(values, env, loaded));
   try {
     return await fn(store);
   } finally {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { GatewayError } from "../../src/core/errors.js";
 import { type NatsQueue, openNatsQueue } from "../../src/jobs/queue/nats.js";
@@ -146,6 +146,31 @@ describe("NATS queue: server-side behaviour", () => {
     async (maxDeliver, t) => (natsAvailable(t) ? nats.open(config(nats.server, { maxDeliver })) : undefined),
     /^max_deliveries: delivered \d+ times without being settled \(maxDeliver 2\)/,
   );
+
+  test("a message without the queue's id header is dead-lettered as malformed, not handed out", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(nats.server);
+    const q = await nats.open(cfg);
+    const nc = await connect({ servers: nats.server.url });
+    try {
+      // Written by something else onto the default priority class's subjects (class 1 of 1, 0, -1000).
+      await jetstream(nc).publish(`${cfg.subjectPrefix}.q.1.foreign`, "not a job");
+    } finally {
+      await nc.close();
+    }
+    assert.deepEqual(await take(q, 500), []);
+    let dead = await q.deadLetters(10);
+    for (let i = 0; i < 50 && dead.length === 0; i++) {
+      await sleep(100);
+      dead = await q.deadLetters(10);
+    }
+    assert.deepEqual(
+      dead.map((d) => [d.payload, d.deliveries]),
+      [["not a job", 1]],
+    );
+    assert.match(dead[0]?.id ?? "", /^seq:\d+$/);
+    assert.match(dead[0]?.reason ?? "", /^malformed: a message without the Sy-Id header/);
+  });
 
   test("a duplicate publish of one id (from two connections) stores one message", async (t) => {
     if (!natsAvailable(t)) return;

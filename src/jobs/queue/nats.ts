@@ -231,11 +231,12 @@ export class NatsQueue implements Queue {
       this.#wakeLater(delay);
       return undefined;
     }
+    const leaseId = newLeaseId();
+    this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
     const id = h?.get(H.id);
     if (!id) {
-      // Not one of this queue's messages: there is no job to end, so it goes to the dead letters here.
-      const leaseId = newLeaseId();
-      this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
+      // Not one of this queue's messages: there is no job to end, so it goes to the dead letters here
+      // (if that fails, the lease runs out and the next delivery tries again).
       const bad = {
         id: `seq:${info.seq}`,
         payload: m.string(),
@@ -243,12 +244,9 @@ export class NatsQueue implements Queue {
         deliveries: info.deliveries,
         leaseId,
       };
-      // If this fails the lease runs out and the next delivery tries again.
       this.deadLetter(bad, "malformed: a message without the Sy-Id header").catch(() => {});
       return undefined;
     }
-    const leaseId = newLeaseId();
-    this.#leases.add(leaseId, m.reply, leaseMs, pulledAt);
     const max = this.#cfg.maxDeliver;
     const delivery: Delivery = Object.freeze({
       id,
