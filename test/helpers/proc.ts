@@ -57,7 +57,13 @@ export async function startCli(
     // taken over 15 s. A process that never gets ready is killed, so it cannot outlive the test.
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`${readyMsg} not seen within ${START_TIMEOUT_MS / 1000} s; stderr: ${err}`));
+      // What the process logged so far says how far its start got (stderr alone is often empty).
+      const last = lines.slice(-5).map((l) => JSON.stringify(l));
+      reject(
+        new Error(
+          `${readyMsg} not seen within ${START_TIMEOUT_MS / 1000} s; stderr: ${err}; last stdout lines:\n${last.join("\n")}`,
+        ),
+      );
     }, START_TIMEOUT_MS);
     createInterface({ input: proc.stdout! }).on("line", (line) => {
       let rec: Record<string, unknown>;
