@@ -56,10 +56,14 @@ export interface NatsOptions {
   password?: string;
   /** Extra lines for the server's config file (inside the `jetstream {}` block: `jetstream`). */
   jetstream?: string;
+  /** Serve the monitoring endpoints (`/connz`, `/subsz`) on this loopback port. */
+  monitorPort?: number;
 }
 
 export interface NatsProc {
   port: number;
+  /** The monitoring URL (`http://127.0.0.1:<monitorPort>`) when `monitorPort` was given. */
+  monitorUrl?: string;
   url: string;
   /** The JetStream store folder (kept across restarts). */
   dir: string;
@@ -78,6 +82,7 @@ function writeConfig(dir: string, port: number, o: NatsOptions): string {
     `listen: "127.0.0.1:${port}"`,
     `jetstream { store_dir: "${join(dir, "js")}"\n${o.jetstream ?? ""}\n}`,
   ];
+  if (o.monitorPort !== undefined) lines.push(`http: "127.0.0.1:${o.monitorPort}"`);
   if (o.user !== undefined) {
     lines.push(`authorization { user: "${o.user}", password: "${o.password ?? ""}" }`);
   }
@@ -135,6 +140,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProc> {
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
+    monitorUrl: opts.monitorPort === undefined ? undefined : `http://127.0.0.1:${opts.monitorPort}`,
     dir,
     kill: () => end("SIGKILL"),
     stop: () => end("SIGTERM"),

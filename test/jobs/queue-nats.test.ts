@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { connect } from "@nats-io/transport-node";
 import { defaultConfigInput, parseConfig } from "../../src/config/load.js";
 import { createQueue } from "../../src/jobs/queue/index.js";
 import { openNatsQueue } from "../../src/jobs/queue/nats.js";
@@ -7,6 +8,7 @@ import { type NatsQueueConfigInput, natsQueueConfigSchema } from "../../src/jobs
 import { parseAckSubject } from "../../src/jobs/queue/nats-pull.js";
 import { priorityClass, serverAtLeast } from "../../src/jobs/queue/nats-topology.js";
 import { NATS_SERVER, type NatsProc, natsAvailable, startNats } from "../helpers/nats.js";
+import { freePort } from "../helpers/ports.js";
 import { queueConformance } from "./queue-conformance.js";
 
 let server: NatsProc | undefined;
@@ -27,7 +29,7 @@ function config(extra: Partial<NatsQueueConfigInput> = {}) {
 
 if (NATS_SERVER) {
   before(async () => {
-    server = await startNats();
+    server = await startNats({ monitorPort: await freePort() });
   });
   after(async () => {
     await server?.cleanup();
@@ -43,6 +45,47 @@ if (NATS_SERVER) {
       });
     });
   }
+  test("publishes confirmed together share one wake-up, and a handle that only publishes gets none", async () => {
+    const cfg = config();
+    const publisher = await openNatsQueue(cfg, { pollIntervalMs: 50 });
+    const consumer = await openNatsQueue(cfg, { pollIntervalMs: 5_000 });
+    const nc = await connect({ servers: server!.url });
+    let wakes = 0;
+    nc.subscribe(`${cfg.subjectPrefix}.wake`, {
+      callback: () => {
+        wakes++;
+      },
+    });
+    await nc.flush();
+    try {
+      // The consumer waits (its poll interval is far longer than the test) until a wake-up arrives.
+      const waiting = consumer.receive({ max: 50, leaseMs: 5_000, waitMs: 4_000 });
+      await new Promise((r) => setTimeout(r, 200));
+      const ids = Array.from({ length: 50 }, (_, i) => `w${i}`);
+      const started = Date.now();
+      await Promise.all(ids.map((id) => publisher.publish(id, "x")));
+      const got = await waiting;
+      assert.ok(got.length > 0, "the consumer was woken by the publishes");
+      assert.ok(Date.now() - started < 2_000, "woken at once, not by its poll");
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(wakes >= 1, "at least one wake-up was sent");
+      assert.ok(wakes < 25, `50 concurrent publishes sent ${wakes} wake-ups (expected a few)`);
+      // The publishing handle never called receive, so it is not subscribed to the wake-ups: only
+      // the consumer's connection and this test's are.
+      const res = await fetch(`${server!.monitorUrl}/connz?subs=1&limit=1000`);
+      const connz = (await res.json()) as { connections: Array<{ subscriptions_list?: string[] }> };
+      const wakeSubscribers = connz.connections.filter((c) =>
+        c.subscriptions_list?.includes(`${cfg.subjectPrefix}.wake`),
+      );
+      assert.equal(wakeSubscribers.length, 2);
+    } finally {
+      await nc.close();
+      await publisher.close();
+      await consumer.close();
+    }
+  });
+
   test("jobs.queue kind nats: ${ENV} credentials, defaults, and createQueue opens it", async () => {
     const cfg = parseConfig(
       {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -35,7 +35,7 @@ interface Pending {
 
 /** A short subject token for a message id (schedules live on one subject per message). */
 function idToken(id: string): string {
-  return createHash("sha256").update(id).digest("base64url").slice(0, 32);
+  return hash("sha256", id, "base64url").slice(0, 32);
 }
 
 /** The first publish try waits this long for JetStream's answer; each further try waits longer. */
@@ -63,8 +63,11 @@ export class NatsQueue implements Queue {
   readonly #leases: LeaseTable;
   readonly #waiters = new Waiters();
   readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #wakeSub: Subscription;
+  /** Wake-ups from other handles; subscribed on the first `receive` (a handle that only publishes needs none). */
+  #wakeSub: Subscription | undefined;
   #wakes = 0;
+  /** An announcement is due at the end of this turn of the event loop (one for all publishes in it). */
+  #announcing = false;
   #closed = false;
 
   private constructor(
@@ -89,7 +92,6 @@ export class NatsQueue implements Queue {
       send: (reply, body) => this.#send(reply, body),
       released: () => this.#announce(),
     });
-    this.#wakeSub = nc.subscribe(this.#names.wake, { callback: () => this.#wake() });
   }
 
   /** Connects, sets up the streams and consumers, and returns the queue; rejects with `queue_unavailable`. */
@@ -176,6 +178,10 @@ export class NatsQueue implements Queue {
 
   async receive(opts: ReceiveOptions): Promise<Delivery[]> {
     if (opts.max <= 0) return [];
+    if (this.#wakeSub === undefined && !this.#closed) {
+      // Before the first pull, so a message published after that pull always wakes this handle.
+      this.#wakeSub = this.#link.nc.subscribe(this.#names.wake, { callback: () => this.#wake() });
+    }
     const until = Date.now() + opts.waitMs;
     let again = 0;
     for (;;) {
@@ -329,7 +335,7 @@ export class NatsQueue implements Queue {
     this.#timers.clear();
     this.#leases.clear();
     try {
-      this.#wakeSub.unsubscribe();
+      this.#wakeSub?.unsubscribe();
     } catch {
       // already closed
     }
@@ -352,9 +358,18 @@ export class NatsQueue implements Queue {
     }
   }
 
-  /** Tells every consumer (all processes) that a message is ready now. */
+  /**
+   * Tells every consumer (all processes) that a message is ready now. Publishes confirmed together
+   * (one read from the socket) share one announcement, sent once their continuations have run, so a
+   * busy gateway wakes each worker once per batch instead of once per job.
+   */
   #announce(): void {
-    this.#send(this.#names.wake, "");
+    if (this.#announcing) return;
+    this.#announcing = true;
+    queueMicrotask(() => {
+      this.#announcing = false;
+      this.#send(this.#names.wake, "");
+    });
   }
 
   #wake(): void {
