@@ -11,6 +11,7 @@ import type {
   NewJob,
   WebhookState,
 } from "./job-types.js";
+import { InsertBatcher } from "./postgres-batch.js";
 import type { PgDb } from "./postgres-db.js";
 
 const FENCED = "WHERE id = $1 AND run_token = $2 AND status = 'RUNNING'";
@@ -18,11 +19,15 @@ const FENCED = "WHERE id = $1 AND run_token = $2 AND status = 'RUNNING'";
 const APPEND_ERROR = `attempt_errors = CASE WHEN attempt_errors = '[]' THEN '[' || $3 || ']'
   ELSE left(attempt_errors, -1) || ',' || $3 || ']' END`;
 
+const INSERT_HEAD = `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after,
+    deadline_at, max_attempts, attempt_limit, webhook, metadata, traceparent, tracestate, created_at, updated_at)
+  VALUES`;
+/** One new job's values ($1…$14, see `insertValues`). */
+const INSERT_ROW = "($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $14)";
+const INSERT_WIDTH = 14;
+
 const SQL = {
-  insert: `INSERT INTO jobs (id, owner, principal, type, request, status, priority, run_after, deadline_at,
-      max_attempts, attempt_limit, webhook, metadata, traceparent, tracestate, created_at,
-      updated_at)
-    VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $14)`,
+  insert: `${INSERT_HEAD} ${INSERT_ROW}`,
   /** Takes the key when it is free or expired; otherwise locks the live record and returns nothing. */
   idemTake: `INSERT INTO idempotency_keys AS i (scope, key, fingerprint, state, response, created_at, expires_at)
     VALUES ($1, $2, $3, 'done', $4, $5, $6)
@@ -55,14 +60,17 @@ const SQL = {
 /** Jobs in PostgreSQL. Every state change is one statement guarded by the current status (and the fence). */
 export class PostgresJobRepository implements JobRepository {
   readonly #db: PgDb;
+  /** Jobs without an idempotency key submitted in one turn are inserted together (see postgres-batch.ts). */
+  readonly #inserts: InsertBatcher;
 
   constructor(db: PgDb) {
     this.#db = db;
+    this.#inserts = new InsertBatcher(db, INSERT_HEAD, INSERT_ROW, INSERT_WIDTH);
   }
 
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
     if (!idem) {
-      await this.#db.rows(SQL.insert, insertValues(job));
+      await this.#inserts.insert(insertValues(job));
       return { kind: "created", job: newJobRecord(job) };
     }
     return this.#db.tx((c) => createBound(c, job, idem));

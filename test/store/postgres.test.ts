@@ -164,6 +164,35 @@ describe("postgres store", () => {
     );
   });
 
+  test("jobs created in one turn share one INSERT; a row the database refuses fails alone", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "batch", poolMax: 2 });
+    const query = t.mock.method(pg.Pool.prototype, "query");
+    const jobInserts = () =>
+      query.mock.calls.filter((c) => String(c.arguments[0]).startsWith("INSERT INTO jobs")).length;
+    const jobs = Array.from({ length: 40 }, () => newJob());
+    const made = await Promise.all(jobs.map((j) => s.jobs.create(j)));
+    assert.ok(made.every((m) => m.kind === "created"));
+    assert.equal(jobInserts(), 1, "40 creates in one turn: one statement");
+    for (const j of jobs) assert.equal((await s.jobs.get(j.id))?.status, "PENDING");
+    // A duplicate id in the same turn: the batch is refused, each row is tried alone, and only the
+    // duplicate fails (with the database's error, not store_unavailable).
+    const more = Array.from({ length: 5 }, () => newJob());
+    const results = await Promise.allSettled([...more, more[2]!].map((j) => s.jobs.create(j)));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected"],
+    );
+    const why = (results[5] as PromiseRejectedResult).reason as { code?: string };
+    assert.equal(why.code, "23505", "unique violation");
+    assert.equal(isUnavailable(why), false);
+    for (const j of more) assert.equal((await s.jobs.get(j.id))?.status, "PENDING");
+    // One at a time, each create is its own single-row statement and resolves on its own.
+    const before = jobInserts();
+    for (let i = 0; i < 3; i++) assert.equal((await s.jobs.create(newJob())).kind, "created");
+    assert.equal(jobInserts() - before, 3);
+  });
+
   test("two gateways add usage to one key concurrently: no update is lost", async (t) => {
     if (!postgresAvailable(t)) return;
     const [a, b] = [await open({ schema: "usage", poolMax: 5 }), await open({ schema: "usage", poolMax: 5 })];
