@@ -64,18 +64,11 @@ export class InsertBatcher {
   }
 
   async #write(rows: Row[]): Promise<void> {
-    if (rows.length === 1) {
-      const r = rows[0]!;
-      await this.#db.query(`${this.#head} ${this.#row}`, r.values).then(r.resolve, r.reject);
-      return;
-    }
+    const single = rows.length === 1;
     try {
-      await this.#db.query(
-        this.#text(rows.length),
-        rows.flatMap((r) => r.values),
-      );
+      await this.#db.query(this.#text(rows.length), single ? rows[0]!.values : rows.flatMap((r) => r.values));
     } catch (err) {
-      if (isUnavailable(err)) {
+      if (single || isUnavailable(err)) {
         for (const r of rows) r.reject(err);
         return;
       }
@@ -86,7 +79,7 @@ export class InsertBatcher {
     for (const r of rows) r.resolve();
   }
 
-  /** The statement for `n` rows: row k's `$i` becomes `$(k × width + i)`. */
+  /** The statement for `n` rows (built once per `n`): row k's `$i` becomes `$(k × width + i)`. */
   #text(n: number): string {
     const known = this.#texts.get(n);
     if (known !== undefined) return known;
