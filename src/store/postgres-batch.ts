@@ -3,7 +3,8 @@
  * one pool checkout, one round trip and one commit (one WAL flush on a durable server) for all of
  * them. Concurrent job submissions are the case it is made for: under load a gateway takes several in
  * one turn. A row is never held back: the batch goes out at the end of the turn it was added in
- * (`setImmediate`), or at once when it is full.
+ * (`setImmediate`), or at once when it is full: `max` rows, or `maxBytes` of text values (large job
+ * bodies go in smaller batches, so no statement grows past what a single body would make it).
  *
  * A failed batch fails every row when the database is unavailable (they would all fail alone too);
  * any other error (one bad row) sends each row again on its own, so one row cannot fail the others.
@@ -22,8 +23,10 @@ export class InsertBatcher {
   readonly #row: string;
   readonly #width: number;
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #texts = new Map<number, string>();
   #rows: Row[] = [];
+  #bytes = 0;
   #scheduled = false;
 
   /**
@@ -31,21 +34,27 @@ export class InsertBatcher {
    * @param row one row's value list with `$1`…`$width` (placeholders may repeat, literals are kept)
    * @param width how many values each row binds
    * @param max rows per statement (PostgreSQL binds at most 65,535 values per statement)
+   * @param maxBytes text per statement (string values' lengths); a row alone may be larger
    */
-  constructor(db: PgDb, head: string, row: string, width: number, max = 64) {
+  constructor(db: PgDb, head: string, row: string, width: number, max = 64, maxBytes = 4 * 1024 * 1024) {
     if (width * max > 65_535) throw new RangeError("too many values per statement");
     this.#db = db;
     this.#head = head;
     this.#row = row;
     this.#width = width;
     this.#max = max;
+    this.#maxBytes = maxBytes;
   }
 
   insert(values: unknown[]): Promise<void> {
     if (values.length !== this.#width) throw new RangeError(`expected ${this.#width} values`);
+    let size = 0;
+    for (const v of values) size += typeof v === "string" ? v.length : 8;
     return new Promise<void>((resolve, reject) => {
+      if (this.#rows.length > 0 && this.#bytes + size > this.#maxBytes) this.#flush();
       this.#rows.push({ values, resolve, reject });
-      if (this.#rows.length >= this.#max) this.#flush();
+      this.#bytes += size;
+      if (this.#rows.length >= this.#max || this.#bytes >= this.#maxBytes) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {
@@ -60,6 +69,7 @@ export class InsertBatcher {
     const rows = this.#rows;
     if (rows.length === 0) return;
     this.#rows = [];
+    this.#bytes = 0;
     void this.#write(rows);
   }
 

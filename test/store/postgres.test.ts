@@ -187,6 +187,17 @@ describe("postgres store", () => {
     assert.equal(why.code, "23505", "unique violation");
     assert.equal(isUnavailable(why), false);
     for (const j of more) assert.equal((await s.jobs.get(j.id))?.status, "PENDING");
+    // Large bodies go in smaller batches: about 1.5 MB each, so two per statement (4 MiB of text at most).
+    const big = "x".repeat(1_500_000);
+    const large = Array.from({ length: 10 }, () =>
+      newJob({ request: { model: "sim-small", messages: [{ role: "user", content: big }] } }),
+    );
+    const beforeLarge = jobInserts();
+    await Promise.all(large.map((j) => s.jobs.create(j)));
+    assert.equal(jobInserts() - beforeLarge, 5);
+    const back = await s.jobs.get(large[9]!.id);
+    assert.ok(back);
+    assert.equal((back.request.messages as Array<{ content: string }>)[0]?.content.length, big.length);
     // One at a time, each create is its own single-row statement and resolves on its own.
     const before = jobInserts();
     for (let i = 0; i < 3; i++) assert.equal((await s.jobs.create(newJob())).kind, "created");
