@@ -4,7 +4,13 @@ import { GatewayError } from "../core/errors.js";
 import type { KeyRepository } from "../store/types.js";
 import type { JwtVerifier } from "./jwt.js";
 import { jwtConfigSchema, looksLikeJwt } from "./jwt-config.js";
-import { INVALID_KEY_MESSAGE, KEY_PREFIX, KeyAuthenticator, MAX_KEY_CACHE_TTL_MS } from "./keys.js";
+import {
+  INVALID_KEY_MESSAGE,
+  KEY_PREFIX,
+  KeyAuthenticator,
+  type KeyMemo,
+  MAX_KEY_CACHE_TTL_MS,
+} from "./keys.js";
 import { ANONYMOUS, type Principal } from "./principal.js";
 
 export const AUTH_MODES = ["none", "keys", "jwt", "keys,jwt"] as const;
@@ -45,9 +51,10 @@ export interface Authenticator {
   /**
    * The caller's principal, or a promise of it that rejects with `invalid_api_key` (401) /
    * `auth_unavailable` (503). A principal known without waiting (no auth, a cached key) comes back
-   * without a promise. Never throws.
+   * without a promise. Never throws. `memo`: the connection's last key (see `KeyMemo`), when the
+   * caller keeps one per connection.
    */
-  authenticate(headers: AuthHeaders): Principal | Promise<Principal>;
+  authenticate(headers: AuthHeaders, memo?: KeyMemo): Principal | Promise<Principal>;
   /** True when an admin key is configured and the request presents it (bearer or `x-api-key`). */
   isAdmin(headers: AuthHeaders): boolean;
 }
@@ -135,7 +142,7 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthDeps = {}): Authe
   const adminKey = cfg.adminKey;
   return {
     mode,
-    authenticate(headers: AuthHeaders): Principal | Promise<Principal> {
+    authenticate(headers: AuthHeaders, memo?: KeyMemo): Principal | Promise<Principal> {
       if (mode === "none") return ANONYMOUS;
       let credential: string | undefined;
       try {
@@ -144,7 +151,7 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthDeps = {}): Authe
         return Promise.reject(err);
       }
       if (!credential) return Promise.reject(invalid());
-      if (keys && credential.startsWith(KEY_PREFIX)) return keys.authenticate(credential);
+      if (keys && credential.startsWith(KEY_PREFIX)) return keys.authenticate(credential, memo);
       if (jwt && looksLikeJwt(credential)) {
         const token = credential;
         return jwt.then((v) => v.verify(token), loadFailed);

@@ -28,8 +28,10 @@ export {
   KeyAuthenticator,
   type KeyAuthenticatorOptions,
   type KeyMaterial,
+  type KeyMemo,
   keyPrincipal,
   keyStatus,
   newKeyMaterial,
+  newKeyMemo,
 } from "./keys.js";
 export { ANONYMOUS, type Principal, type PrincipalLimits } from "./principal.js";

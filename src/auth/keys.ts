@@ -92,6 +92,30 @@ interface CacheEntry {
 export const MAX_KEY_CACHE_TTL_MS = 1_000;
 
 /**
+ * The key one connection presented last, with its lookup. A keep-alive connection nearly always
+ * carries one client's key, so its next request with the same key is answered without hashing
+ * (compared in constant time, with the same TTL and expiry checks as the shared cache). Held by
+ * the caller, one per connection, and dropped with it; a failed check empties it.
+ */
+export interface KeyMemo {
+  secret: string | undefined;
+  digest: string;
+  entry: CacheEntry | undefined;
+}
+
+export function newKeyMemo(): KeyMemo {
+  return { secret: undefined, digest: "", entry: undefined };
+}
+
+/** Constant-time equality of two presented keys of the key's one length; false for any other length. */
+function sameKey(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
  * Resolves a presented key to a Principal. Lookups are cached for at most `cacheTtlMs` (≤ 1 s), so
  * with several gateways on one database a revoked key fails everywhere within that time; expiry
  * is checked against the clock on every call. Throws `invalid_api_key` for anything but a valid key.
@@ -119,16 +143,30 @@ export class KeyAuthenticator {
    * key whose lookup is cached is answered in the same turn, without a promise: only a store read
    * waits. Never throws.
    */
-  authenticate(secret: string): Principal | Promise<Principal> {
+  authenticate(secret: string, memo?: KeyMemo): Principal | Promise<Principal> {
+    const now = this.#now();
+    if (memo?.secret !== undefined) {
+      const entry = memo.entry as CacheEntry;
+      if (now - entry.at < this.#ttlMs && sameKey(memo.secret, secret)) {
+        const principal = activePrincipal(entry, memo.digest, now);
+        if (principal) return principal;
+      }
+      memo.secret = undefined;
+      memo.entry = undefined;
+    }
     if (!looksLikeApiKey(secret)) return Promise.reject(invalidKey());
     const digest = hashApiKey(secret);
-    const now = this.#now();
     const hit = this.#cache.get(digest);
-    if (hit && now - hit.at < this.#ttlMs)
-      return activePrincipal(hit, digest, now) ?? Promise.reject(invalidKey());
+    if (hit && now - hit.at < this.#ttlMs) {
+      const principal = activePrincipal(hit, digest, now);
+      if (!principal) return Promise.reject(invalidKey());
+      if (memo) remember(memo, secret, digest, hit);
+      return principal;
+    }
     return this.#lookup(digest, now).then((entry) => {
       const principal = activePrincipal(entry, digest, now);
       if (!principal) throw invalidKey();
+      if (memo) remember(memo, secret, digest, entry);
       return principal;
     });
   }
@@ -170,6 +208,12 @@ export class KeyAuthenticator {
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
   }
+}
+
+function remember(memo: KeyMemo, secret: string, digest: string, entry: CacheEntry): void {
+  memo.secret = secret;
+  memo.digest = digest;
+  memo.entry = entry;
 }
 
 /** The principal of a looked-up key; undefined when the key is unknown, revoked or expired. */

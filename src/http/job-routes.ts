@@ -4,6 +4,7 @@ import { idempotencyKey } from "../jobs/idempotency.js";
 import type { JobService } from "../jobs/service.js";
 import { jobView } from "../jobs/service.js";
 import type { Gate } from "../policy/gate.js";
+import { connectionKeyMemo } from "./key-memo.js";
 import { SSE_HEADERS } from "./sse.js";
 
 export interface JobRouteDeps {
@@ -20,7 +21,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   const { jobs } = deps;
   app.register(async (v1) => {
     v1.addHook("onRequest", async (request) => {
-      request.principal = await deps.gate.authenticate(request.headers, request.ctx);
+      request.principal = await deps.gate.authenticate(
+        request.headers,
+        request.ctx,
+        connectionKeyMemo(request),
+      );
     });
     v1.post("/v1/jobs", async (request, reply) => {
       const key = idempotencyKey(request.headers["idempotency-key"]);

@@ -9,6 +9,7 @@ import { GatewayError } from "../core/errors.js";
 import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Pool } from "../routing/pool.js";
 import type { Router } from "../routing/router.js";
+import { connectionKeyMemo } from "./key-memo.js";
 import { deadlineFor, forwardHeaders, fromRequest } from "./request-options.js";
 
 /**
@@ -46,7 +47,11 @@ export function registerKServeRoutes(app: FastifyInstance, deps: KServeRouteDeps
   app.register(async (v2) => {
     if (!deps.gate.open) {
       v2.addHook("onRequest", async (request) => {
-        request.principal = await deps.gate.authenticate(request.headers, request.ctx);
+        request.principal = await deps.gate.authenticate(
+          request.headers,
+          request.ctx,
+          connectionKeyMemo(request),
+        );
       });
     }
     v2.post<NameParams>("/v2/models/:name/infer", (request, reply) => infer(request, reply, deps));

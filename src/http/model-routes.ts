@@ -8,6 +8,7 @@ import type { Operation, RouteRequest, StreamResult } from "../core/types.js";
 import { runIdempotent, type SyncIdempotency } from "../jobs/idempotency.js";
 import { type Gate, runAdmitted, type Ticket } from "../policy/gate.js";
 import type { Router } from "../routing/router.js";
+import { connectionKeyMemo } from "./key-memo.js";
 import { deadlineFor, forwardHeaders, fromRequest } from "./request-options.js";
 import { drained, endClean, endWithError, SSE_HEADERS, writeEvent } from "./sse.js";
 import { validateBody } from "./validation.js";
@@ -37,7 +38,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
     // cached key is answered in the same turn too.
     if (!deps.gate.open) {
       v1.addHook("onRequest", (request, _reply, done) => {
-        const principal = deps.gate.authenticate(request.headers, request.ctx);
+        const principal = deps.gate.authenticate(request.headers, request.ctx, connectionKeyMemo(request));
         if (!(principal instanceof Promise)) {
           request.principal = principal;
           done();

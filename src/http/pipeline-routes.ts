@@ -5,6 +5,7 @@ import { abortReason } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { PipelineEvent, PipelineRunner, StepReport } from "../pipeline/index.js";
 import type { Gate } from "../policy/gate.js";
+import { connectionKeyMemo } from "./key-memo.js";
 import { forwardHeaders, fromRequest, requestDeadline } from "./request-options.js";
 import { endClean, endWithError, SSE_HEADERS } from "./sse.js";
 
@@ -25,7 +26,11 @@ export function registerPipelineRoutes(app: FastifyInstance, deps: PipelineRoute
   app.register(async (v1) => {
     if (!deps.gate.open) {
       v1.addHook("onRequest", async (request) => {
-        request.principal = await deps.gate.authenticate(request.headers, request.ctx);
+        request.principal = await deps.gate.authenticate(
+          request.headers,
+          request.ctx,
+          connectionKeyMemo(request),
+        );
       });
     }
     v1.get("/v1/pipelines", async (request) => ({

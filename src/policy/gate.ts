@@ -1,5 +1,6 @@
 import type { Authenticator, AuthHeaders } from "../auth/authenticate.js";
 import { checkModelAllowed } from "../auth/authenticate.js";
+import type { KeyMemo } from "../auth/keys.js";
 import type { Principal } from "../auth/principal.js";
 import type { RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
@@ -84,8 +85,8 @@ export class Gate {
    * See `Authenticator.authenticate`: a promise only when it has to wait; never throws. With `ctx`,
    * the observer hears who the caller is once that is known.
    */
-  authenticate(headers: AuthHeaders, ctx?: RequestContext): Principal | Promise<Principal> {
-    const p = this.d.authenticator.authenticate(headers);
+  authenticate(headers: AuthHeaders, ctx?: RequestContext, memo?: KeyMemo): Principal | Promise<Principal> {
+    const p = this.d.authenticator.authenticate(headers, memo);
     const report = this.d.observer?.authenticated;
     if (!report || !ctx) return p;
     if (p instanceof Promise)

@@ -12,6 +12,7 @@ import {
   KeyAuthenticator,
   looksLikeApiKey,
   newKeyMaterial,
+  newKeyMemo,
 } from "../../src/auth/keys.js";
 import { createStore } from "../../src/store/index.js";
 import { createKey, rejectsWith, withFindByHash } from "./_helpers.js";
@@ -212,6 +213,48 @@ describe("key authentication", () => {
     assert.ok(auth.cacheSize <= 10, `cache grew to ${auth.cacheSize}`);
     assert.throws(() => new KeyAuthenticator(counting, { cacheTtlMs: 1001 }), RangeError);
     assert.equal(authConfigSchema.safeParse({ keyCacheTtlMs: 1500 }).success, false);
+    await store.close();
+  });
+
+  test("a connection's memo answers its own key again, never another key, and keeps TTL and expiry", async () => {
+    const store = await createStore({ path: ":memory:" });
+    let lookups = 0;
+    const counting = withFindByHash(store.keys, (h) => {
+      lookups++;
+      return store.keys.findByHash(h);
+    });
+    let now = 1_000_000;
+    const auth = new KeyAuthenticator(counting, { cacheTtlMs: 500, now: () => now });
+    const a = await createKey(store.keys, { name: "a", expiresAt: now + 2_000 });
+    const b = await createKey(store.keys, { name: "b" });
+    const memo = newKeyMemo();
+    const first = await auth.authenticate(a.secret, memo);
+    assert.equal(first.name, "a");
+    assert.equal(memo.secret, a.secret, "a key that passed is remembered");
+    // The same key again: answered at once from the memo.
+    const again = auth.authenticate(a.secret, memo);
+    assert.ok(!(again instanceof Promise));
+    assert.equal(again, first);
+    // Another key on the same connection is checked for itself, and then remembered instead.
+    assert.equal((await auth.authenticate(b.secret, memo)).name, "b");
+    assert.equal(memo.secret, b.secret);
+    // A key differing from the remembered one in its last character only is refused.
+    const forged = `${b.secret.slice(0, -1)}${b.secret.endsWith("A") ? "B" : "A"}`;
+    await rejectsWith(auth.authenticate(forged, memo), "invalid_api_key");
+    assert.equal(memo.secret, undefined, "a failed check empties the memo");
+    assert.equal((await auth.authenticate(a.secret, memo)).name, "a");
+    // Past the TTL the memo is not trusted: the key is looked up again (a revocation shows).
+    const before = lookups;
+    await store.keys.revoke(a.rec.id, now);
+    now += 500;
+    await rejectsWith(auth.authenticate(a.secret, memo), "invalid_api_key");
+    assert.equal(lookups, before + 1);
+    // Expiry is checked on every request, memo or not.
+    const soon = await createKey(store.keys, { name: "soon", expiresAt: now + 100 });
+    await auth.authenticate(soon.secret, memo);
+    assert.ok(!(auth.authenticate(soon.secret, memo) instanceof Promise));
+    now += 100;
+    await rejectsWith(auth.authenticate(soon.secret, memo), "invalid_api_key");
     await store.close();
   });
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
-import { request } from "undici";
+import { Client, request } from "undici";
 import { CLI, type Running, startGateway, startSim } from "../helpers/proc.js";
 import { type RedisProc, redisAvailable, startRedis } from "../helpers/redis.js";
 
@@ -102,6 +102,51 @@ describe("virtual keys", () => {
     }>;
     const row = rows.find((r) => r.id === id);
     assert.equal(row?.status, "revoked");
+  });
+
+  test("keys taking turns on one keep-alive connection each get their own answer", async () => {
+    const create = (name: string, models: string) => {
+      const r = keysCli(["create", "--name", name, "--models", models, "--db", db, "--json"]);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { key: string }).key;
+    };
+    const a = create("conn-a", "sim-small");
+    const b = create("conn-b", "sim-embed");
+    const unknown = `sk-sy-${"x".repeat(43)}`;
+    const client = new Client(gw.url, { pipelining: 1 });
+    let connects = 0;
+    client.on("connect", () => connects++);
+    const send = async (key: string | undefined, body: Json = chat()) => {
+      const res = await client.request({
+        method: "POST",
+        path: body.input === undefined ? "/v1/chat/completions" : "/v1/embeddings",
+        headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.body.json()) as { error?: { code?: string } };
+      return `${res.statusCode} ${json.error?.code ?? "ok"}`;
+    };
+    try {
+      const seen = [];
+      for (const key of [a, b, a, unknown, a, undefined, a, b]) seen.push(await send(key));
+      seen.push(await send(b, { model: "sim-embed", input: "x" }));
+      seen.push(await send(a, { model: "sim-embed", input: "x" }));
+      assert.deepEqual(seen, [
+        "200 ok",
+        "403 model_not_allowed",
+        "200 ok",
+        "401 invalid_api_key",
+        "200 ok",
+        "401 invalid_api_key",
+        "200 ok",
+        "403 model_not_allowed",
+        "200 ok",
+        "403 model_not_allowed",
+      ]);
+      assert.equal(connects, 1, "every request went over the one connection");
+    } finally {
+      await client.close();
+    }
   });
 
   test("the admin API creates, lists and revokes keys, behind the admin key", async () => {
