@@ -22,7 +22,10 @@ export { MemoryRateLimitStore, type MemoryStoreOptions } from "./memory.js";
 export {
   type ActualUsage,
   type ConcurrencySlot,
+  type PlanShape,
+  planFromShape,
   planReservation,
+  planShape,
   type ReservationPlan,
   settlementFor,
   type TokenEstimate,

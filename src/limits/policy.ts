@@ -59,40 +59,27 @@ function needsTokens(scopes: readonly Scope[]): boolean {
   return scopes.some((s) => s.set.tpm !== undefined || s.set.budgetTokens !== undefined);
 }
 
-/**
- * The buckets of one request, in the order global → model → principal. `estimate` may be a
- * function: it is called only when some bucket counts tokens, so a gateway without token limits
- * never tokenizes (nor loads the tokenizer).
- */
-export function planReservation(
-  cfg: LimitsConfig,
-  principal: Principal,
-  model: string,
-  estimate: TokenEstimate | (() => TokenEstimate),
-): ReservationPlan {
+/** A request's buckets without their costs: the same for every request of one principal and model. */
+export interface PlanShape {
+  readonly buckets: readonly Omit<ReserveBucket, "cost">[];
+  readonly concurrency: ConcurrencySlot[];
+  /** Some bucket counts tokens, so the request's tokens must be estimated. */
+  readonly needsTokens: boolean;
+}
+
+/** The buckets `planReservation` makes for this principal and model, in the order global → model → principal. */
+export function planShape(cfg: LimitsConfig, principal: Principal, model: string): PlanShape {
   const scopes = scopesFor(cfg, principal, model);
-  let tokens = 0;
-  if (needsTokens(scopes)) {
-    const e = typeof estimate === "function" ? estimate() : estimate;
-    tokens = Math.max(0, Math.ceil(e.promptTokens)) + Math.max(0, Math.ceil(e.maxOutputTokens));
-  }
-  const buckets: ReserveBucket[] = [];
+  const buckets: Array<Omit<ReserveBucket, "cost">> = [];
   const concurrency: ConcurrencySlot[] = [];
   for (const { name, set } of scopes) {
     const mode: BucketMode = set.dryRun ? "dry_run" : "enforce";
     const rate = { type: "rate", periodMs: MINUTE_MS } as const;
     if (set.rpm !== undefined) {
-      buckets.push({ key: `rpm:${name}`, kind: "requests", capacity: set.rpm, refill: rate, cost: 1, mode });
+      buckets.push({ key: `rpm:${name}`, kind: "requests", capacity: set.rpm, refill: rate, mode });
     }
     if (set.tpm !== undefined) {
-      buckets.push({
-        key: `tpm:${name}`,
-        kind: "tokens",
-        capacity: set.tpm,
-        refill: rate,
-        cost: tokens,
-        mode,
-      });
+      buckets.push({ key: `tpm:${name}`, kind: "tokens", capacity: set.tpm, refill: rate, mode });
     }
     if (set.budgetTokens !== undefined) {
       const window = set.budgetPeriod ?? "month";
@@ -101,7 +88,6 @@ export function planReservation(
         kind: "budget",
         capacity: set.budgetTokens,
         refill: { type: "window", window },
-        cost: tokens,
         mode,
       });
     }
@@ -109,7 +95,45 @@ export function planReservation(
       concurrency.push({ key: `conc:${name}`, limit: set.maxConcurrent, mode });
     }
   }
-  return { request: { buckets }, concurrency, reservedTokens: tokens };
+  return { buckets, concurrency, needsTokens: needsTokens(scopes) };
+}
+
+/**
+ * One request's plan from its shape: request buckets cost 1, token and budget buckets the
+ * estimate. `estimate` may be a function: it is called only when some bucket counts tokens, so a
+ * gateway without token limits never tokenizes (nor loads the tokenizer).
+ */
+export function planFromShape(
+  shape: PlanShape,
+  estimate: TokenEstimate | (() => TokenEstimate),
+): ReservationPlan {
+  let tokens = 0;
+  if (shape.needsTokens) {
+    const e = typeof estimate === "function" ? estimate() : estimate;
+    tokens = Math.max(0, Math.ceil(e.promptTokens)) + Math.max(0, Math.ceil(e.maxOutputTokens));
+  }
+  const buckets: ReserveBucket[] = [];
+  for (const b of shape.buckets) {
+    buckets.push({
+      key: b.key,
+      kind: b.kind,
+      capacity: b.capacity,
+      refill: b.refill,
+      cost: b.kind === "requests" ? 1 : tokens,
+      mode: b.mode,
+    });
+  }
+  return { request: { buckets }, concurrency: shape.concurrency, reservedTokens: tokens };
+}
+
+/** The buckets of one request (`planShape`, then `planFromShape`). */
+export function planReservation(
+  cfg: LimitsConfig,
+  principal: Principal,
+  model: string,
+  estimate: TokenEstimate | (() => TokenEstimate),
+): ReservationPlan {
+  return planFromShape(planShape(cfg, principal, model), estimate);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Authenticator, AuthHeaders } from "../auth/authenticate.js";
 import { checkModelAllowed } from "../auth/authenticate.js";
 import type { KeyMemo } from "../auth/keys.js";
-import type { Principal } from "../auth/principal.js";
+import { ANONYMOUS, type Principal } from "../auth/principal.js";
 import type { RequestContext } from "../core/context.js";
 import { GatewayError, toGatewayError } from "../core/errors.js";
 import type { Operation, RouteResult, Usage } from "../core/types.js";
@@ -11,7 +11,9 @@ import {
   type Decision,
   type Lease,
   type LimitsConfig,
-  planReservation,
+  type PlanShape,
+  planFromShape,
+  planShape,
   type RateLimitStore,
   rateLimitedError,
   rateLimitHeaders,
@@ -49,7 +51,10 @@ export interface GateDeps {
   observer?: GateObserver;
 }
 
-type Plan = ReturnType<typeof planReservation>;
+type Plan = ReturnType<typeof planFromShape>;
+
+/** Models whose plan shape one principal keeps at most. */
+const MAX_SHAPES_PER_PRINCIPAL = 64;
 
 /**
  * A ticket on its way from a store that has to be reached. `early`: the store's recent answers
@@ -70,6 +75,8 @@ const FREE_TICKET: Ticket = Object.freeze({ headers: NOTHING, finish: () => {} }
 export class Gate {
   /** True when the config sets no limit anywhere (per-key limits may still come with a principal). */
   private readonly unlimited: boolean;
+  /** Plan shapes by principal and model (see `shapeOf`). */
+  private readonly shapes = new WeakMap<Principal, Map<string, PlanShape>>();
 
   constructor(private readonly d: GateDeps) {
     const l = d.limits;
@@ -119,7 +126,7 @@ export class Gate {
     if (this.unlimited && principal.kind !== "key" && Object.keys(principal.limits).length === 0)
       return FREE_TICKET;
     const { limits, store } = this.d;
-    const plan = planReservation(limits, principal, model, () =>
+    const plan = planFromShape(this.shapeOf(principal, model), () =>
       estimateRequest(op, body, limits.defaultMaxTokensEstimate),
     );
     if (plan.request.buckets.length === 0 && plan.concurrency.length === 0) {
@@ -133,6 +140,29 @@ export class Gate {
     const pending: PendingTicket = this.admitLimited(principal, model, plan);
     if (early) pending.early = true;
     return pending;
+  }
+
+  /**
+   * The plan shape of a principal and model, kept while the principal object lives: a key's
+   * principal is the one its cached lookup holds (renewed with the lookup), the anonymous one
+   * lives for ever. Other principals (a token's, made per request) get theirs made afresh.
+   */
+  private shapeOf(principal: Principal, model: string): PlanShape {
+    if (principal.kind !== "key" && principal !== ANONYMOUS)
+      return planShape(this.d.limits, principal, model);
+    let byModel = this.shapes.get(principal);
+    if (byModel === undefined) {
+      byModel = new Map();
+      this.shapes.set(principal, byModel);
+    }
+    let shape = byModel.get(model);
+    if (shape === undefined) {
+      // Bounded: model names reach here only after the router knew them, but never trust that.
+      if (byModel.size >= MAX_SHAPES_PER_PRINCIPAL) byModel.clear();
+      shape = planShape(this.d.limits, principal, model);
+      byModel.set(model, shape);
+    }
+    return shape;
   }
 
   private async admitLimited(principal: Principal, model: string, plan: Plan): Promise<Ticket> {

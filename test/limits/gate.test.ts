@@ -71,3 +71,42 @@ test("a store that has to be reached: the gate answers with a promise, same deci
   });
   assert.deepEqual(outcomes, ["allowed", "allowed", "rejected"]);
 });
+
+test("plans kept per principal and model: each key, model and renewed key gets its own limits", () => {
+  const store = new MemoryRateLimitStore();
+  const g = new Gate({
+    authenticator: createAuthenticator(authConfigSchema.parse({ mode: "none" })),
+    limits: limitsConfigSchema.parse({ models: { big: { rpm: 50 } } }),
+    store,
+    usage: undefined,
+    logger: createLogger({ level: "silent" }),
+  });
+  const key = (id: string, rpm: number): Principal => ({
+    id: `key:${id}`,
+    kind: "key",
+    name: id,
+    limits: { rpm },
+  });
+  const carol = key("carol", 7);
+  const dave = key("dave", 9);
+  const limit = (p: Principal, model: string) => {
+    const t = g.admit(p, "chat", model, { ...body, model });
+    assert.ok(!(t instanceof Promise));
+    return [t.headers["x-ratelimit-limit-requests"], t.headers["x-ratelimit-remaining-requests"]];
+  };
+  // Taking turns: each principal's own bucket, never the other's.
+  assert.deepEqual(limit(carol, "m"), ["7", "6"]);
+  assert.deepEqual(limit(dave, "m"), ["9", "8"]);
+  assert.deepEqual(limit(carol, "m"), ["7", "5"]);
+  // Another model adds its own bucket for the same principal (the tighter one is shown).
+  assert.deepEqual(limit(carol, "big"), ["7", "4"]);
+  assert.equal(store.size, 3, "rpm of carol, of dave and of model big");
+  // A key's principal renewed with other limits (an admin change seen by a new lookup) is planned anew.
+  // Carol's bucket holds 3 requests: with 4 allowed now, one more fits and the next is refused.
+  const carolAgain = key("carol", 4);
+  assert.deepEqual(limit(carolAgain, "m"), ["4", "0"]);
+  assert.throws(
+    () => g.admit(carolAgain, "chat", "m", body),
+    (err: unknown) => err instanceof GatewayError && err.code === "rate_limited",
+  );
+});
