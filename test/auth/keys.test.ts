@@ -25,6 +25,18 @@ const freshPath = () => join(dir, `k${++n}.db`);
 const keysMode = authConfigSchema.parse({ mode: "keys" });
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
+/** A key authenticator on an in-memory store, with a clock to set (`t.now`) and its lookups counted (`t.lookups`). */
+async function countingAuth(opts: { cacheTtlMs: number; cacheMaxEntries?: number }) {
+  const store = await createStore({ path: ":memory:" });
+  const t = { now: 1_000_000, lookups: 0 };
+  const counting = withFindByHash(store.keys, (h) => {
+    t.lookups++;
+    return store.keys.findByHash(h);
+  });
+  const auth = new KeyAuthenticator(counting, { ...opts, now: () => t.now });
+  return { store, counting, auth, t };
+}
+
 describe("key material", () => {
   test("sk-sy- + 43 base64url characters (32 bytes); 12-character prefix; SHA-256 hex hash", () => {
     const m = newKeyMaterial();
@@ -189,25 +201,18 @@ describe("key authentication", () => {
   });
 
   test("lookups are cached for at most the TTL (found and not found), in a bounded cache", async () => {
-    const store = await createStore({ path: ":memory:" });
-    let lookups = 0;
-    const counting = withFindByHash(store.keys, (h) => {
-      lookups++;
-      return store.keys.findByHash(h);
-    });
-    let now = 1_000_000;
-    const auth = new KeyAuthenticator(counting, { cacheTtlMs: 1000, cacheMaxEntries: 10, now: () => now });
+    const { store, counting, auth, t } = await countingAuth({ cacheTtlMs: 1000, cacheMaxEntries: 10 });
     const { secret } = await createKey(store.keys);
     await auth.authenticate(secret);
     await auth.authenticate(secret);
-    assert.equal(lookups, 1);
+    assert.equal(t.lookups, 1);
     const unknown = newKeyMaterial().secret;
     await rejectsWith(auth.authenticate(unknown), "invalid_api_key");
     await rejectsWith(auth.authenticate(unknown), "invalid_api_key");
-    assert.equal(lookups, 2, "negative lookups are cached too");
-    now += 1000;
+    assert.equal(t.lookups, 2, "negative lookups are cached too");
+    t.now += 1000;
     await auth.authenticate(secret);
-    assert.equal(lookups, 3, "an entry is not used once the TTL has passed");
+    assert.equal(t.lookups, 3, "an entry is not used once the TTL has passed");
     for (let i = 0; i < 50; i++)
       await rejectsWith(auth.authenticate(newKeyMaterial().secret), "invalid_api_key");
     assert.ok(auth.cacheSize <= 10, `cache grew to ${auth.cacheSize}`);
@@ -217,15 +222,8 @@ describe("key authentication", () => {
   });
 
   test("a connection's memo answers its own key again, never another key, and keeps TTL and expiry", async () => {
-    const store = await createStore({ path: ":memory:" });
-    let lookups = 0;
-    const counting = withFindByHash(store.keys, (h) => {
-      lookups++;
-      return store.keys.findByHash(h);
-    });
-    let now = 1_000_000;
-    const auth = new KeyAuthenticator(counting, { cacheTtlMs: 500, now: () => now });
-    const a = await createKey(store.keys, { name: "a", expiresAt: now + 2_000 });
+    const { store, auth, t } = await countingAuth({ cacheTtlMs: 500 });
+    const a = await createKey(store.keys, { name: "a", expiresAt: t.now + 2_000 });
     const b = await createKey(store.keys, { name: "b" });
     const memo = newKeyMemo();
     const first = await auth.authenticate(a.secret, memo);
@@ -244,16 +242,16 @@ describe("key authentication", () => {
     assert.equal(memo.secret, undefined, "a failed check empties the memo");
     assert.equal((await auth.authenticate(a.secret, memo)).name, "a");
     // Past the TTL the memo is not trusted: the key is looked up again (a revocation shows).
-    const before = lookups;
-    await store.keys.revoke(a.rec.id, now);
-    now += 500;
+    const before = t.lookups;
+    await store.keys.revoke(a.rec.id, t.now);
+    t.now += 500;
     await rejectsWith(auth.authenticate(a.secret, memo), "invalid_api_key");
-    assert.equal(lookups, before + 1);
+    assert.equal(t.lookups, before + 1);
     // Expiry is checked on every request, memo or not.
-    const soon = await createKey(store.keys, { name: "soon", expiresAt: now + 100 });
+    const soon = await createKey(store.keys, { name: "soon", expiresAt: t.now + 100 });
     await auth.authenticate(soon.secret, memo);
     assert.ok(!(auth.authenticate(soon.secret, memo) instanceof Promise));
-    now += 100;
+    t.now += 100;
     await rejectsWith(auth.authenticate(soon.secret, memo), "invalid_api_key");
     await store.close();
   });
