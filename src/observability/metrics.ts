@@ -48,8 +48,8 @@ export class GatewayMetrics {
   readonly breakerTransitions: Counter<"model" | "endpoint" | "state">;
   readonly ejections: Counter<"model" | "endpoint">;
   readonly healthTransitions: Counter<"model" | "endpoint" | "healthy">;
-  readonly rateLimit: Counter<"outcome">;
-  readonly #limitChildren = new Map<LimitOutcome, ReturnType<Counter<"outcome">["labels"]>>();
+  /** Every limited request counts here: a `FastCounter` (a prom-client child re-hashes its labels on each `inc`). */
+  readonly rateLimit: FastCounter;
   readonly shadows: Counter<"model" | "outcome">;
   readonly shadowDuration: FastHistogram;
   readonly batchSize: FastHistogram;
@@ -140,9 +140,12 @@ export class GatewayMetrics {
       "Active health check verdict changes.",
       ["model", "endpoint", "healthy"],
     );
-    this.rateLimit = counter("rate_limit_decisions_total", "Rate-limit and quota decisions, by outcome.", [
-      "outcome",
-    ]);
+    this.rateLimit = new FastCounter(
+      r,
+      n("rate_limit_decisions_total"),
+      "Rate-limit and quota decisions, by outcome.",
+      ["outcome"],
+    );
     this.shadows = counter(
       "shadow_requests_total",
       "Mirrored (shadow) requests, by outcome (success, failure, dropped).",
@@ -308,13 +311,7 @@ export class GatewayMetrics {
   }
 
   limit(outcome: LimitOutcome): void {
-    // One child per outcome, looked up once: this runs for every limited request.
-    let child = this.#limitChildren.get(outcome);
-    if (child === undefined) {
-      child = this.rateLimit.labels(outcome);
-      this.#limitChildren.set(outcome, child);
-    }
-    child.inc();
+    this.rateLimit.inc(1, outcome);
   }
 
   /** The exposition in the Prometheus text format. */

@@ -27,6 +27,15 @@ async function post(url: string, body: Json, headers: Record<string, string> = {
   return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) as Json, text };
 }
 
+/** `switchyard_rate_limit_decisions_total` by outcome, from the gateway's /metrics. */
+async function limitDecisions(url: string): Promise<Record<string, number>> {
+  const text = await (await request(`${url}/metrics`)).body.text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^switchyard_rate_limit_decisions_total\{outcome="(\w+)"\} (\d+)$/gm))
+    out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
 const chat = (model = "sim-small", extra: Json = {}) => ({
   model,
   messages: [{ role: "user", content: "hi" }],
@@ -239,6 +248,7 @@ describe("token limits settle to real usage", () => {
       const over = await post(gw.url, body);
       assert.equal(over.status, 429, "the real usage of the second request stays charged");
       assert.equal((over.json.error as Json).code, "rate_limited");
+      assert.deepEqual(await limitDecisions(gw.url), { allowed: 2, rejected: 1 });
     } finally {
       await gw.stop();
       await sim.stop();
@@ -250,6 +260,7 @@ describe("token limits settle to real usage", () => {
     const gw = await startGateway({ limits: { global: { rpm: 1, dryRun: true } }, models: upstreams(sim) });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await post(gw.url, chat())).status, 200);
+      assert.deepEqual(await limitDecisions(gw.url), { allowed: 1, dry_run_would_block: 2 });
       await sleep(300);
       assert.ok(gw.lines.some((l) => l.msg === "dry-run limit would have rejected a request"));
     } finally {
