@@ -121,8 +121,6 @@ const ACCESS_BATCH_CHARS = 32 * 1024;
 class BatchedDestination implements pino.DestinationStream {
   private lines: string[] = [];
   private chars = 0;
-  /** Something went to the writer since `takeWritten()` was last called. */
-  private written = false;
 
   constructor(private readonly sink: pino.DestinationStream) {}
 
@@ -136,15 +134,7 @@ class BatchedDestination implements pino.DestinationStream {
   /** Any other line: after what is gathered. */
   write(line: string): void {
     this.drain();
-    this.written = true;
     this.sink.write(line);
-  }
-
-  /** Whether anything went to the writer since the last call (an idle gateway need not flush). */
-  takeWritten(): boolean {
-    const was = this.written;
-    this.written = false;
-    return was;
   }
 
   /** What `logger.flush()` calls: gathered lines go to the writer, and the writer writes them out. */
@@ -161,14 +151,13 @@ class BatchedDestination implements pino.DestinationStream {
     const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join("");
     this.lines = [];
     this.chars = 0;
-    this.written = true;
     this.sink.write(text);
   }
 }
 
 /**
- * The JSON loggers of one gateway, sharing one buffered stdout writer: access lines are written in
- * 32 KiB batches, everything at least every 100 ms, instead of one write call per line.
+ * The JSON loggers of one gateway, sharing one stdout writer: access lines are written in 32 KiB
+ * batches or every 100 ms instead of one write call per line; other lines go to the writer at once.
  */
 export function createLogging(opts: {
   level: string;
@@ -176,7 +165,11 @@ export function createLogging(opts: {
   logPrompts?: boolean;
   destination?: pino.DestinationStream;
 }): Logging {
-  const sonic = opts.destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // No minimum length: the writer starts a write as soon as it is idle and gathers what comes while
+  // one is in flight into the next. With a minimum, lines left below it when a write completes wait
+  // for a flush, and a flush that finds a write in flight does nothing, so a line (such as the one
+  // saying the gateway listens) could sit unwritten in an idle process.
+  const sonic = opts.destination ? undefined : pino.destination({ dest: 1, sync: false, minLength: 0 });
   const dest = new BatchedDestination(opts.destination ?? (sonic as pino.DestinationStream));
   const logger = pino(
     {
@@ -197,11 +190,7 @@ export function createLogging(opts: {
       );
     },
   };
-  const timer = setInterval(() => {
-    dest.drain();
-    // Only after something was written: a flush of nothing is still a call into the thread pool.
-    if (dest.takeWritten()) sonic?.flush();
-  }, 100);
+  const timer = setInterval(() => dest.drain(), 100);
   timer.unref();
   return {
     logger,
