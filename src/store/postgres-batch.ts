@@ -1,33 +1,106 @@
 /**
- * Single-row INSERTs that arrive in the same turn of the event loop, written as one multi-row INSERT:
- * one pool checkout, one round trip and one commit (one WAL flush on a durable server) for all of
- * them. Concurrent job submissions are the case it is made for: under load a gateway takes several in
- * one turn. A row is never held back: the batch goes out at the end of the turn it was added in
- * (`setImmediate`), or at once when it is full: `max` rows, or `maxBytes` of text values (large job
- * bodies go in smaller batches, so no statement grows past what a single body would make it).
+ * Statements of one kind that arrive in the same turn of the event loop, written as one: one pool
+ * checkout, one round trip and one commit (one WAL flush on a durable server) for all of them. Under
+ * load a gateway accepts several job submissions in one turn, and a worker claims several deliveries
+ * and records several results in one turn; each of those kinds goes out as one statement. An item is
+ * never held back: the batch goes out at the end of the turn it was added in (`setImmediate`), or at
+ * once when it is full: `max` items, or `maxBytes` of text (large items go in smaller batches, so no
+ * statement grows past what a single item would make it).
  *
- * A failed batch fails every row when the database is unavailable (they would all fail alone too);
- * any other error (one bad row) sends each row again on its own, so one row cannot fail the others.
+ * A batch of one runs the item's own single-row statement. A failed batch fails every item when the
+ * database is unavailable (they would all fail alone too); any other error (one bad row) sends each
+ * item again on its own, in order, so one item cannot fail the others.
  */
 import { isUnavailable, type PgDb } from "./postgres-db.js";
 
-interface Row {
-  values: unknown[];
-  resolve: () => void;
+export interface TurnBatchOptions<A, R> {
+  /** One statement for two or more items; resolves with one result per item, in their order. */
+  many(items: A[]): Promise<R[]>;
+  /** The statement for one item alone (also each item's retry when a batch is refused). */
+  one(item: A): Promise<R>;
+  /** Items per statement. */
+  max?: number;
+  /** Text per statement (see `size`); a single item may be larger. */
+  maxBytes?: number;
+  /** An item's text, counted against `maxBytes`. */
+  size?(item: A): number;
+}
+
+interface Pending<A, R> {
+  item: A;
+  resolve: (r: R) => void;
   reject: (err: unknown) => void;
 }
 
+export class TurnBatcher<A, R> {
+  readonly #o: TurnBatchOptions<A, R>;
+  readonly #max: number;
+  readonly #maxBytes: number;
+  #items: Pending<A, R>[] = [];
+  #bytes = 0;
+  #scheduled = false;
+
+  constructor(opts: TurnBatchOptions<A, R>) {
+    this.#o = opts;
+    this.#max = opts.max ?? 64;
+    this.#maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
+  }
+
+  run(item: A): Promise<R> {
+    const size = this.#o.size?.(item) ?? 0;
+    return new Promise<R>((resolve, reject) => {
+      if (this.#items.length > 0 && this.#bytes + size > this.#maxBytes) this.#flush();
+      this.#items.push({ item, resolve, reject });
+      this.#bytes += size;
+      if (this.#items.length >= this.#max || this.#bytes >= this.#maxBytes) this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  #flush(): void {
+    const items = this.#items;
+    if (items.length === 0) return;
+    this.#items = [];
+    this.#bytes = 0;
+    void this.#write(items);
+  }
+
+  async #write(items: Pending<A, R>[]): Promise<void> {
+    if (items.length === 1) {
+      const p = items[0]!;
+      await this.#o.one(p.item).then(p.resolve, p.reject);
+      return;
+    }
+    let results: R[];
+    try {
+      results = await this.#o.many(items.map((p) => p.item));
+    } catch (err) {
+      if (isUnavailable(err)) {
+        for (const p of items) p.reject(err);
+        return;
+      }
+      // One row the database refuses must not take the others with it: each goes alone, in order.
+      for (const p of items) await this.#o.one(p.item).then(p.resolve, p.reject);
+      return;
+    }
+    for (let i = 0; i < items.length; i++) items[i]!.resolve(results[i] as R);
+  }
+}
+
+/** Single-row INSERTs of one turn as one multi-row INSERT (job submissions without an idempotency key). */
 export class InsertBatcher {
   readonly #db: PgDb;
   readonly #head: string;
   readonly #row: string;
   readonly #width: number;
-  readonly #max: number;
-  readonly #maxBytes: number;
   readonly #texts = new Map<number, string>();
-  #rows: Row[] = [];
-  #bytes = 0;
-  #scheduled = false;
+  readonly #batch: TurnBatcher<unknown[], void>;
 
   /**
    * @param head `INSERT INTO t (a, b, …) VALUES`
@@ -42,51 +115,23 @@ export class InsertBatcher {
     this.#head = head;
     this.#row = row;
     this.#width = width;
-    this.#max = max;
-    this.#maxBytes = maxBytes;
+    this.#batch = new TurnBatcher<unknown[], void>({
+      many: async (rows) => {
+        await this.#db.query(this.#text(rows.length), rows.flat());
+        return [];
+      },
+      one: async (values) => {
+        await this.#db.query(this.#text(1), values);
+      },
+      max,
+      maxBytes,
+      size: textSize,
+    });
   }
 
   insert(values: unknown[]): Promise<void> {
     if (values.length !== this.#width) throw new RangeError(`expected ${this.#width} values`);
-    let size = 0;
-    for (const v of values) size += typeof v === "string" ? v.length : 8;
-    return new Promise<void>((resolve, reject) => {
-      if (this.#rows.length > 0 && this.#bytes + size > this.#maxBytes) this.#flush();
-      this.#rows.push({ values, resolve, reject });
-      this.#bytes += size;
-      if (this.#rows.length >= this.#max || this.#bytes >= this.#maxBytes) this.#flush();
-      else if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flush();
-        });
-      }
-    });
-  }
-
-  #flush(): void {
-    const rows = this.#rows;
-    if (rows.length === 0) return;
-    this.#rows = [];
-    this.#bytes = 0;
-    void this.#write(rows);
-  }
-
-  async #write(rows: Row[]): Promise<void> {
-    const single = rows.length === 1;
-    try {
-      await this.#db.query(this.#text(rows.length), single ? rows[0]!.values : rows.flatMap((r) => r.values));
-    } catch (err) {
-      if (single || isUnavailable(err)) {
-        for (const r of rows) r.reject(err);
-        return;
-      }
-      // One row the database refuses must not take the others with it: each goes alone, in order.
-      for (const r of rows) await this.#write([r]);
-      return;
-    }
-    for (const r of rows) r.resolve();
+    return this.#batch.run(values);
   }
 
   /** The statement for `n` rows (built once per `n`): row k's `$i` becomes `$(k × width + i)`. */
@@ -102,4 +147,11 @@ export class InsertBatcher {
     this.#texts.set(n, text);
     return text;
   }
+}
+
+/** The text a list of values carries (string lengths; anything else counts 8). */
+export function textSize(values: readonly unknown[]): number {
+  let size = 0;
+  for (const v of values) size += typeof v === "string" ? v.length : 8;
+  return size;
 }

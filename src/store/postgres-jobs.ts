@@ -11,7 +11,7 @@ import type {
   NewJob,
   WebhookState,
 } from "./job-types.js";
-import { InsertBatcher } from "./postgres-batch.js";
+import { InsertBatcher, TurnBatcher, textSize } from "./postgres-batch.js";
 import type { PgDb } from "./postgres-db.js";
 
 const FENCED = "WHERE id = $1 AND run_token = $2 AND status = 'RUNNING'";
@@ -41,9 +41,20 @@ const SQL = {
       started_at = COALESCE(started_at, $3), updated_at = $3
     WHERE id = $1 AND (status = 'PENDING'
       OR (status = 'RUNNING' AND (lease_until IS NULL OR lease_until <= $3))) RETURNING *`,
+  /** `claim` for several deliveries at once, each row guarded by the same conditions. */
+  claimMany: `UPDATE jobs SET status = 'RUNNING', run_token = c.token, lease_until = c.lease, attempts = jobs.attempts + 1,
+      started_at = COALESCE(jobs.started_at, c.at), updated_at = c.at
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS c(id, token, at, lease)
+    WHERE jobs.id = c.id COLLATE "C" AND (jobs.status = 'PENDING'
+      OR (jobs.status = 'RUNNING' AND (jobs.lease_until IS NULL OR jobs.lease_until <= c.at))) RETURNING jobs.*`,
   extend: `UPDATE jobs SET lease_until = $3 FROM unnest($1::text[], $2::text[]) AS l(id, token)
     WHERE jobs.id = l.id AND jobs.run_token = l.token AND jobs.status = 'RUNNING'`,
   succeed: `UPDATE jobs SET status = 'SUCCESS', result = $3, error = NULL, finished_at = $4, updated_at = $4 ${FENCED}`,
+  /** `succeed` for several attempts at once, each row fenced by its own run token. */
+  succeedMany: `UPDATE jobs SET status = 'SUCCESS', result = s.result, error = NULL, finished_at = s.at, updated_at = s.at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS s(id, token, result, at)
+    WHERE jobs.id = s.id COLLATE "C" AND jobs.run_token = s.token AND jobs.status = 'RUNNING'
+    RETURNING jobs.id, jobs.run_token`,
   fail: `UPDATE jobs SET status = 'FAILED', ${APPEND_ERROR}, error = $4, finished_at = $5, updated_at = $5 ${FENCED}`,
   requeue: `UPDATE jobs SET status = 'PENDING', ${APPEND_ERROR}, run_after = $4, updated_at = $5 ${FENCED}`,
   cancel: `UPDATE jobs SET status = 'CANCELLED', finished_at = $2, updated_at = $2, run_token = NULL
@@ -57,15 +68,67 @@ const SQL = {
     SELECT count(*)::int AS n FROM j`,
 };
 
-/** Jobs in PostgreSQL. Every state change is one statement guarded by the current status (and the fence). */
+/** `claim` arguments: id, run token, now, lease end. */
+type ClaimArgs = [string, string, number, number];
+/** `succeed` arguments: id, run token, result (JSON text), now. */
+type SucceedArgs = [string, string, string, number];
+
+/** The columns of a batch, one array per position, for `unnest`. */
+function columns(items: readonly unknown[][], width: number): unknown[][] {
+  return Array.from({ length: width }, (_, i) => items.map((item) => item[i]));
+}
+
+/**
+ * Which items a batched statement took: `key(item)` of each returned row, handed to the first item
+ * with that key (a second item with the same id and token finds the row taken, as it would alone).
+ */
+function takenBy<A, T>(
+  items: readonly A[],
+  keyOf: (a: A) => string,
+  rows: Map<string, T>,
+): (T | undefined)[] {
+  return items.map((a) => {
+    const k = keyOf(a);
+    const row = rows.get(k);
+    rows.delete(k);
+    return row;
+  });
+}
+
+const idToken = (a: ClaimArgs | SucceedArgs) => `${a[0]}\n${a[1]}`;
+
+/**
+ * Jobs in PostgreSQL. Every state change is one statement guarded by the current status (and the
+ * fence); claims and successful finishes made in the same turn share one statement (see postgres-batch.ts).
+ */
 export class PostgresJobRepository implements JobRepository {
   readonly #db: PgDb;
   /** Jobs without an idempotency key submitted in one turn are inserted together (see postgres-batch.ts). */
   readonly #inserts: InsertBatcher;
+  /** A worker's deliveries claimed in one turn, in one statement. */
+  readonly #claims: TurnBatcher<ClaimArgs, JobRow | undefined>;
+  /** Attempts that succeeded in one turn, recorded in one statement. */
+  readonly #successes: TurnBatcher<SucceedArgs, boolean>;
 
   constructor(db: PgDb) {
     this.#db = db;
     this.#inserts = new InsertBatcher(db, INSERT_HEAD, INSERT_ROW, INSERT_WIDTH);
+    this.#claims = new TurnBatcher<ClaimArgs, JobRow | undefined>({
+      one: async (args) => (await db.rows<JobRow>(SQL.claim, args))[0],
+      many: async (items) => {
+        const rows = await db.rows<JobRow>(SQL.claimMany, columns(items, 4));
+        return takenBy(items, idToken, new Map(rows.map((r) => [`${r.id}\n${r.run_token}`, r])));
+      },
+    });
+    this.#successes = new TurnBatcher<SucceedArgs, boolean>({
+      one: async (args) => (await db.query(SQL.succeed, args)).rowCount === 1,
+      many: async (items) => {
+        const rows = await db.rows<{ id: string; run_token: string }>(SQL.succeedMany, columns(items, 4));
+        const won = new Map(rows.map((r) => [`${r.id}\n${r.run_token}`, true]));
+        return takenBy(items, idToken, won).map((w) => w === true);
+      },
+      size: textSize,
+    });
   }
 
   async create(job: NewJob, idem?: JobIdempotency): Promise<CreateJobResult> {
@@ -101,7 +164,7 @@ export class PostgresJobRepository implements JobRepository {
   }
 
   async claim(id: string, token: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
-    const [row] = await this.#db.rows<JobRow>(SQL.claim, [id, token, now, leaseUntil]);
+    const row = await this.#claims.run([id, token, now, leaseUntil]);
     return row && toRecord(row);
   }
 
@@ -114,8 +177,7 @@ export class PostgresJobRepository implements JobRepository {
     let res: pg.QueryResult;
     switch (outcome.status) {
       case "SUCCESS":
-        res = await this.#db.query(SQL.succeed, [id, token, JSON.stringify(outcome.result), now]);
-        break;
+        return this.#successes.run([id, token, JSON.stringify(outcome.result), now]);
       case "FAILED": {
         const err = JSON.stringify({ code: outcome.error.code, message: outcome.error.message });
         res = await this.#db.query(SQL.fail, [id, token, JSON.stringify(outcome.error), err, now]);

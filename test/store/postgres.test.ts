@@ -204,6 +204,85 @@ describe("postgres store", () => {
     assert.equal(jobInserts() - before, 3);
   });
 
+  test("claims and successes of one turn share one statement, each row fenced as it would be alone", async (t) => {
+    if (!postgresAvailable(t)) return;
+    const s = await open({ schema: "turns", poolMax: 2 });
+    const original = pg.Pool.prototype.query;
+    let refuseBatches = false;
+    const query = t.mock.method(pg.Pool.prototype, "query", function (this: pg.Pool, ...args: unknown[]) {
+      if (refuseBatches && String(args[0]).includes("unnest")) throw new Error("refused for the test");
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    });
+    const count = (prefix: string, many?: boolean) =>
+      query.mock.calls.filter((c) => {
+        const text = String(c.arguments[0]);
+        return text.startsWith(prefix) && (many === undefined || text.includes("unnest") === many);
+      }).length;
+    const CLAIM = "UPDATE jobs SET status = 'RUNNING'";
+    const SUCCEED = "UPDATE jobs SET status = 'SUCCESS'";
+    const jobs = Array.from({ length: 10 }, () => newJob());
+    for (const j of jobs) await s.jobs.create(j);
+    const now = Date.now();
+    // Ten claims, a second claim of the first job with another token and a claim of no job, in one turn.
+    const claims = await Promise.all([
+      ...jobs.map((j, i) => s.jobs.claim(j.id, `t${i}`, now, now + 30_000)),
+      s.jobs.claim(jobs[0]!.id, "other", now, now + 30_000),
+      s.jobs.claim("job_that_does_not_exist", "t", now, now + 30_000),
+    ]);
+    assert.deepEqual(
+      [count(CLAIM, true), count(CLAIM, false)],
+      [1, 0],
+      "12 claims in one turn: one statement",
+    );
+    assert.equal(claims[11], undefined);
+    const first = [claims[0], claims[10]].filter((c) => c !== undefined);
+    assert.equal(first.length, 1, "of two claims of one job, exactly one wins");
+    for (let i = 0; i < 10; i++) {
+      const stored = await s.jobs.get(jobs[i]!.id);
+      const token = i === 0 ? first[0]!.runToken : `t${i}`;
+      assert.deepEqual([stored?.status, stored?.runToken, stored?.attempts], ["RUNNING", token, 1]);
+      if (i > 0) assert.deepEqual([claims[i]?.id, claims[i]?.runToken], [jobs[i]!.id, `t${i}`]);
+    }
+    // Successes in one turn: the nine, the first job under its winning token, one under a token that
+    // lost, and the same attempt twice (the second finds it finished, as it would alone).
+    const ok = (id: string, token: string, result: unknown) =>
+      s.jobs.finishAttempt(id, token, { status: "SUCCESS", result }, Date.now());
+    const wrote = await Promise.all([
+      ...jobs.map((j, i) => ok(j.id, i === 0 ? first[0]!.runToken! : `t${i}`, { n: i })),
+      ok(jobs[1]!.id, "nope", "late"),
+      ok(jobs[2]!.id, "t2", "again"),
+    ]);
+    assert.deepEqual(
+      [count(SUCCEED, true), count(SUCCEED, false)],
+      [1, 0],
+      "12 finishes in one turn: one statement",
+    );
+    assert.deepEqual(wrote, [...Array<boolean>(10).fill(true), false, false]);
+    for (let i = 0; i < 10; i++) {
+      const stored = await s.jobs.get(jobs[i]!.id);
+      assert.deepEqual([stored?.status, stored?.result], ["SUCCESS", { n: i }]);
+    }
+    // A batch the database refuses (for a reason other than an outage): each item runs alone.
+    const more = Array.from({ length: 3 }, () => newJob());
+    for (const j of more) await s.jobs.create(j);
+    refuseBatches = true;
+    const again = await Promise.all(more.map((j, i) => s.jobs.claim(j.id, `m${i}`, now, now + 30_000)));
+    assert.deepEqual(
+      again.map((c) => c?.runToken),
+      ["m0", "m1", "m2"],
+    );
+    const done = await Promise.all(more.map((j, i) => ok(j.id, `m${i}`, i)));
+    assert.deepEqual(done, [true, true, true]);
+    assert.deepEqual([count(CLAIM, false), count(SUCCEED, false)], [3, 3], "each alone after the refusal");
+    // One at a time, each is its own single-row statement.
+    refuseBatches = false;
+    const lone = newJob();
+    await s.jobs.create(lone);
+    assert.equal((await s.jobs.claim(lone.id, "solo", now, now + 30_000))?.runToken, "solo");
+    assert.equal(await ok(lone.id, "solo", 1), true);
+    assert.deepEqual([count(CLAIM, false), count(SUCCEED, false)], [4, 4]);
+  });
+
   test("two gateways add usage to one key concurrently: no update is lost", async (t) => {
     if (!postgresAvailable(t)) return;
     const [a, b] = [await open({ schema: "usage", poolMax: 5 }), await open({ schema: "usage", poolMax: 5 })];
