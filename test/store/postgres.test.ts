@@ -207,12 +207,7 @@ describe("postgres store", () => {
   test("claims and successes of one turn share one statement, each row fenced as it would be alone", async (t) => {
     if (!postgresAvailable(t)) return;
     const s = await open({ schema: "turns", poolMax: 2 });
-    const original = pg.Pool.prototype.query;
-    let refuseBatches = false;
-    const query = t.mock.method(pg.Pool.prototype, "query", function (this: pg.Pool, ...args: unknown[]) {
-      if (refuseBatches && String(args[0]).includes("unnest")) throw new Error("refused for the test");
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    });
+    const query = t.mock.method(pg.Pool.prototype, "query");
     const count = (prefix: string, many?: boolean) =>
       query.mock.calls.filter((c) => {
         const text = String(c.arguments[0]);
@@ -262,25 +257,40 @@ describe("postgres store", () => {
       const stored = await s.jobs.get(jobs[i]!.id);
       assert.deepEqual([stored?.status, stored?.result], ["SUCCESS", { n: i }]);
     }
-    // A batch the database refuses (for a reason other than an outage): each item runs alone.
+    // A batch the database refuses (for a reason other than an outage: a time beyond BIGINT in one
+    // item): each item runs alone, and only the bad one fails, with the database's own error.
     const more = Array.from({ length: 3 }, () => newJob());
     for (const j of more) await s.jobs.create(j);
-    refuseBatches = true;
-    const again = await Promise.all(more.map((j, i) => s.jobs.claim(j.id, `m${i}`, now, now + 30_000)));
-    assert.deepEqual(
-      again.map((c) => c?.runToken),
-      ["m0", "m1", "m2"],
+    const times = [now, 1e20, now];
+    const again = await Promise.allSettled(
+      more.map((j, i) => s.jobs.claim(j.id, `m${i}`, times[i]!, now + 30_000)),
     );
-    const done = await Promise.all(more.map((j, i) => ok(j.id, `m${i}`, i)));
-    assert.deepEqual(done, [true, true, true]);
-    assert.deepEqual([count(CLAIM, false), count(SUCCEED, false)], [3, 3], "each alone after the refusal");
+    assert.deepEqual(
+      again.map((r) => (r.status === "fulfilled" ? r.value?.runToken : (r.reason as { code?: string }).code)),
+      ["m0", "22003", "m2"],
+    );
+    assert.equal((await s.jobs.get(more[1]!.id))?.status, "PENDING", "the refused claim took nothing");
+    const done = await Promise.allSettled([
+      ok(more[0]!.id, "m0", 0),
+      s.jobs.finishAttempt(more[2]!.id, "m2", { status: "SUCCESS", result: 2 }, 1e20),
+      ok(more[2]!.id, "m2", 2),
+    ]);
+    assert.deepEqual(
+      done.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as { code?: string }).code)),
+      [true, "22003", true],
+    );
+    assert.deepEqual(
+      [count(CLAIM, true), count(CLAIM, false), count(SUCCEED, true), count(SUCCEED, false)],
+      [2, 3, 2, 3],
+      "a refused batch, then each item alone",
+    );
     // One at a time, each is its own single-row statement.
-    refuseBatches = false;
     const lone = newJob();
     await s.jobs.create(lone);
     assert.equal((await s.jobs.claim(lone.id, "solo", now, now + 30_000))?.runToken, "solo");
     assert.equal(await ok(lone.id, "solo", 1), true);
     assert.deepEqual([count(CLAIM, false), count(SUCCEED, false)], [4, 4]);
+    for (const j of [more[0]!, more[2]!, lone]) assert.equal((await s.jobs.get(j.id))?.status, "SUCCESS");
   });
 
   test("two gateways add usage to one key concurrently: no update is lost", async (t) => {
