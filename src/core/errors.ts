@@ -14,7 +14,15 @@ export interface GatewayErrorOptions {
   cause?: unknown;
 }
 
-/** The one error type of Switchyard. Callers match on `code`, never on `message`. */
+/**
+ * The one error type of Switchyard. Callers match on `code`, never on `message`.
+ *
+ * A GatewayError is an expected outcome (a refused key, a full bucket, an unknown route, an upstream
+ * that answered 503), answered in the error shape and counted, never read as a stack trace. So only
+ * `internal_error` records where it was made; the others skip V8's stack capture, which costs more
+ * than the rest of a rejected request's handling (about 12 µs per error on the development machine).
+ * A wrapped exception keeps its own stack in `cause`.
+ */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly param: string | null;
@@ -23,7 +31,13 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, message: string, opts: GatewayErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const limit = Error.stackTraceLimit;
+    if (code !== "internal_error") Error.stackTraceLimit = 0;
+    try {
+      super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = "GatewayError";
     this.code = code;
     this.param = opts.param ?? null;
