@@ -88,7 +88,7 @@ async function streamAt(
   return streamProbe(ctx.root, ctx.pinning, { port: target.port, concurrency, seconds, itlMs, maxTokens });
 }
 
-/** Warm-up, wrk at c1 and c16 (CPU counted over c16), then the streaming probe at c1 and c16. */
+/** Warm-up, wrk at c1 and c16 (CPU counted over c16), then the streaming probe at c1 and c16 (CPU counted over c16). */
 export async function measureClosedLoop(target: MeasureTarget, ctx: MeasureContext): Promise<ClosedLoop> {
   return asUnderTest(target, ctx, async () => {
     progress(`${target.label}: warm-up ${ctx.opts.warmupSeconds}s, wrk c1 and c16 ${ctx.opts.seconds}s each`);
@@ -99,7 +99,10 @@ export async function measureClosedLoop(target: MeasureTarget, ctx: MeasureConte
     const cpuUs = cpuTimeUs(target.pid) - before;
     progress(`${target.label}: streaming probe c1 and c16, ${ctx.opts.streamSeconds}s each`);
     const streamC1 = await streamAt(target, ctx, 1);
+    const streamBefore = cpuTimeUs(target.pid);
     const streamC16 = await streamAt(target, ctx, 16);
+    const streamCpuUs = cpuTimeUs(target.pid) - streamBefore;
+    const events = streamC16.contentEvents;
     const cpu = {
       cpuUs,
       requests: c16.requests,
@@ -114,6 +117,12 @@ export async function measureClosedLoop(target: MeasureTarget, ctx: MeasureConte
       cpu,
       streamC1,
       streamC16,
+      streamCpu: {
+        cpuUs: streamCpuUs,
+        events,
+        streams: streamC16.streams,
+        cpuUsPerEvent: events > 0 ? streamCpuUs / events : 0,
+      },
     };
   });
 }

@@ -41,6 +41,7 @@ function rows(report: BenchReport): Row[] {
     ],
     ["CPU µs/request (c16)", (t) => t.cpu.cpuUsPerRequest.toFixed(1)],
     ["CPU busy during c16", (t) => pct(t.cpu.cpuUs / t.c16.durationUs)],
+    ["CPU µs per streamed event (stream c16)", (t) => t.streamCpu.cpuUsPerEvent.toFixed(1)],
     ["peak RSS (MB)", (t) => t.peakRssMb.toFixed(1)],
     ["errors (all runs)", (t) => String(errorCount(t))],
   ];

@@ -63,6 +63,15 @@ export interface CpuResult {
   cpuUsPerRequest: number;
 }
 
+/** CPU of the process under test over the c16 streaming probe, per content event relayed. */
+export interface StreamCpuResult {
+  cpuUs: number;
+  /** Content events the probe received (each stream's request included in the CPU). */
+  events: number;
+  streams: number;
+  cpuUsPerEvent: number;
+}
+
 export interface TargetResult {
   name: TargetName;
   label: string;
@@ -73,6 +82,7 @@ export interface TargetResult {
   cpu: CpuResult;
   streamC1: StreamProbeResult;
   streamC16: StreamProbeResult;
+  streamCpu: StreamCpuResult;
   openLoop?: OpenLoopResult;
   peakRssMb: number;
 }
