@@ -102,7 +102,6 @@ export async function measureClosedLoop(target: MeasureTarget, ctx: MeasureConte
     const streamBefore = cpuTimeUs(target.pid);
     const streamC16 = await streamAt(target, ctx, 16);
     const streamCpuUs = cpuTimeUs(target.pid) - streamBefore;
-    const events = streamC16.contentEvents;
     const cpu = {
       cpuUs,
       requests: c16.requests,
@@ -119,9 +118,7 @@ export async function measureClosedLoop(target: MeasureTarget, ctx: MeasureConte
       streamC16,
       streamCpu: {
         cpuUs: streamCpuUs,
-        events,
-        streams: streamC16.streams,
-        cpuUsPerEvent: events > 0 ? streamCpuUs / events : 0,
+        cpuUsPerEvent: streamC16.contentEvents > 0 ? streamCpuUs / streamC16.contentEvents : 0,
       },
     };
   });

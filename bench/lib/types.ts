@@ -63,12 +63,10 @@ export interface CpuResult {
   cpuUsPerRequest: number;
 }
 
-/** CPU of the process under test over the c16 streaming probe, per content event relayed. */
+/** CPU of the process under test over the c16 streaming probe (`streamC16`), per content event received. */
 export interface StreamCpuResult {
   cpuUs: number;
-  /** Content events the probe received (each stream's request included in the CPU). */
-  events: number;
-  streams: number;
+  /** Each stream's own request included. */
   cpuUsPerEvent: number;
 }
 
