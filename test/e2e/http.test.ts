@@ -57,6 +57,33 @@ describe("HTTP front door", () => {
     await expectError(await post("/v1/chat/completions", "[1,2]"), 400, "invalid_request");
   });
 
+  test("a body refused as bad JSON keeps the connection: the next request on it is answered", async () => {
+    // Two requests written at once on one connection: the bad body, then a GET. Both get answers
+    // only if the gateway did not close the connection after the 400.
+    const raw = await new Promise<string>((resolve) => {
+      const sock = connect(gw.port, "127.0.0.1", () => {
+        const bad = "{not json";
+        sock.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+            `content-length: ${bad.length}\r\n\r\n${bad}` +
+            `GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n`,
+        );
+      });
+      let out = "";
+      sock.on("data", (d) => {
+        out += d.toString();
+        if (/"object":"list"/.test(out)) sock.end();
+      });
+      sock.on("close", () => resolve(out));
+      sock.on("error", () => resolve(out));
+      sock.setTimeout(5_000, () => sock.destroy());
+    });
+    const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ["400", "200"], raw.slice(0, 600));
+    assert.match(raw, /"code":"invalid_json"/);
+    assert.doesNotMatch(raw.split("\r\n\r\n")[0] ?? "", /^connection: close/im);
+  });
+
   test("validation names the offending param", async () => {
     const bad = await expectError(
       await post(
