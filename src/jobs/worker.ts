@@ -37,6 +37,13 @@ interface Running {
 const cancelledError = () => new GatewayError("client_closed_request", "the job was cancelled");
 
 /**
+ * Every ack of the worker comes after the store holds the job's end (or refused to let this delivery
+ * run it): a lost ack only brings the message back, and the claim then refuses it and acks again. So
+ * the worker does not wait for the broker to confirm its acks (see `AckOptions`).
+ */
+const SETTLED = { confirm: false } as const;
+
+/**
  * Takes jobs off the queue and runs each through `router.execute` (the one request path), at most
  * `concurrency` at once. The lease is extended while a job runs; a cancel (in-process signal, or
  * a CANCELLED status seen by polling the store) aborts the job's context and so its upstream call.
@@ -201,7 +208,7 @@ export class JobWorker {
   async #exhausted(d: Delivery, id: string): Promise<void> {
     const job = await this.#d.store.jobs.get(id);
     if (!job || TERMINAL_STATUSES.has(job.status)) {
-      await this.#d.queue.ack(d);
+      await this.#d.queue.ack(d, SETTLED);
       return;
     }
     const reason = d.exhausted ?? "max_deliveries";
@@ -267,7 +274,7 @@ export class JobWorker {
     }
     const fresh = await store.jobs.get(job.id);
     if (!fresh || fresh.status === "CANCELLED" || fresh.runToken !== d.leaseId) {
-      await queue.ack(d);
+      await queue.ack(d, SETTLED);
       return;
     }
     const error = { attempt: job.attempts, code: e.code, message: e.message, at: Date.now() };
@@ -307,13 +314,13 @@ export class JobWorker {
       ok = await store.jobs.finishAttempt(job.id, d.leaseId, { status: "FAILED", error }, Date.now());
     }
     if (ok) await queue.deadLetter(d, `${e.code}: ${e.message}`);
-    else await queue.ack(d);
+    else await queue.ack(d, SETTLED);
     await this.#after(d, job, ok, true);
   }
 
   /** After a job's end was written: tells in-process watchers and sends its webhook (read back only for them). */
   async #after(d: Delivery, before: JobRecord, wrote: boolean, alreadyAcked = false): Promise<void> {
-    if (!alreadyAcked) await this.#d.queue.ack(d);
+    if (!alreadyAcked) await this.#d.queue.ack(d, SETTLED);
     if (!wrote || (!before.webhook && !this.#d.signals.watched(before.id))) return;
     const job = await this.#d.store.jobs.get(before.id);
     if (!job) return;
@@ -330,7 +337,7 @@ export class JobWorker {
   async #unclaimed(d: Delivery, id: string): Promise<void> {
     const job = await this.#d.store.jobs.get(id);
     if (!job || TERMINAL_STATUSES.has(job.status)) {
-      await this.#d.queue.ack(d);
+      await this.#d.queue.ack(d, SETTLED);
       return;
     }
     await this.#d.queue.nack(d, heldFor(job, d, Date.now()) || LEASE_MARGIN_MS);

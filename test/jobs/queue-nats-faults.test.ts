@@ -34,6 +34,7 @@ function queueUnavailable(err: unknown): true {
 }
 
 /**
+ * One nats-server for a `describe` block/**
  * One nats-server for a `describe` block (started before its tests, removed after them) and the
  * queues its tests open, all closed after them.
  */
@@ -131,6 +132,34 @@ describe("NATS queue: server restarts and outages", () => {
     assert.equal(await q.ack(d!), true);
   });
 
+  test("an unconfirmed ack returns at once during an outage; a message it did not reach comes back after ackWaitMs", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await nats.open(config(nats.server, { requestTimeoutMs: 1_000, ackWaitMs: 1_500 }));
+    await q.publish("a", "1");
+    await q.publish("b", "2");
+    const [d, e] = await take(q, 2_000, 60_000);
+    assert.ok(d && e);
+    await nats.server.stop();
+    const started = Date.now();
+    assert.equal(await q.ack(d, { confirm: false }), true);
+    assert.ok(Date.now() - started < 200, "an unconfirmed ack does not wait for the server");
+    // A confirmed ack needs the server's answer: it fails.
+    await assert.rejects(q.ack(e), queueUnavailable);
+    await nats.server.restart();
+    // The server never confirmed e's ack, so e comes back once its ack_wait is over; d comes back
+    // too if its ack was lost with the connection (the job worker's claim then refuses to run it).
+    const back = new Map<string, number>();
+    for (let i = 0; i < 60 && !back.has("b"); i++) {
+      for (const x of await take(q, 100, 60_000)) {
+        back.set(x.id, x.deliveries);
+        assert.equal(await q.ack(x), true);
+      }
+    }
+    assert.equal(back.get("b"), 2);
+    if (back.has("a")) assert.equal(back.get("a"), 2);
+    assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 0 });
+  });
+
   test("opening against a server that is down rejects with queue_unavailable", async (t) => {
     if (!natsAvailable(t)) return;
     const cfg = config(nats.server, { servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 500 });
@@ -218,6 +247,27 @@ describe("NATS queue: server-side behaviour", () => {
     await q.publish("k", "a", { notBefore: Date.now() + 60_000 });
     await again("b", Date.now() + 60_000);
     assert.deepEqual(await q.stats(), { ready: 1, leased: 1, dead: 0 });
+  });
+
+  test("an unconfirmed ack ends the lease at once; the message is not delivered again", async (t) => {
+    if (!natsAvailable(t)) return;
+    const cfg = config(nats.server, { ackWaitMs: 1_000 });
+    const a = await nats.open(cfg);
+    const b = await nats.open(cfg);
+    await a.publish("m", "p");
+    const [d] = await take(a, 2_000);
+    assert.ok(d);
+    assert.equal(await a.ack(d, { confirm: false }), true);
+    assert.equal(await a.ack(d, { confirm: false }), false, "the lease is over");
+    assert.equal(await a.ack(d), false);
+    // Past ackWaitMs: an ack the server never applied would have brought the message back by now.
+    assert.deepEqual(await take(b, 1_800), []);
+    assert.deepEqual(await a.stats(), { ready: 0, leased: 0, dead: 0 });
+    // A lapsed lease is refused without sending anything.
+    await a.publish("n", "q");
+    const [late] = await take(a, 2_000, 100);
+    await sleep(150);
+    assert.equal(await a.ack(late!, { confirm: false }), false);
   });
 
   test("a message whose holder went away is redelivered after ackWaitMs with deliveries = 2", async (t) => {

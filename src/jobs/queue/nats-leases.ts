@@ -90,6 +90,20 @@ export class LeaseTable {
     return true;
   }
 
+  /**
+   * Sends a control message that ends a valid lease without waiting for the server's reply, and
+   * forgets the lease; false when the lease ran out. If the message is lost (the connection drops
+   * before it goes out), the server delivers the message again after `ack_wait`.
+   */
+  end(leaseId: string, body: string): boolean {
+    const l = this.get(leaseId);
+    if (!l) return false;
+    this.#io.send(l.reply, body);
+    this.#leases.delete(leaseId);
+    this.#schedule();
+    return true;
+  }
+
   /** Lengthens a valid lease to `leaseMs` from now, resetting the server's timer (confirmed). */
   async extend(leaseId: string, leaseMs: number): Promise<boolean> {
     const l = this.get(leaseId);

@@ -18,7 +18,15 @@ import { NatsLink, queueUnavailable } from "./nats-link.js";
 import { parseAckSubject, pullNoWait } from "./nats-pull.js";
 import { ensureTopology, type NatsNames, natsNames, priorityClass } from "./nats-topology.js";
 import { checkHeaderId, headerText, Waiters } from "./net-common.js";
-import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
+import type {
+  AckOptions,
+  DeadLetter,
+  Delivery,
+  PublishOptions,
+  Queue,
+  QueueStats,
+  ReceiveOptions,
+} from "./types.js";
 
 export interface NatsQueueOptions {
   /** How often an idle consumer looks for work it was not told about (redeliveries, schedules). */
@@ -269,7 +277,8 @@ export class NatsQueue implements Queue {
     return { delivery, notBefore, seq: info.seq };
   }
 
-  async ack(d: Delivery): Promise<boolean> {
+  async ack(d: Delivery, opts?: AckOptions): Promise<boolean> {
+    if (opts?.confirm === false) return this.#leases.end(d.leaseId, "+ACK");
     return this.#settle(d, "+ACK", true);
   }
 

@@ -50,6 +50,17 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
+export interface AckOptions {
+  /**
+   * `false`: the ack may be handed to the broker without waiting for the broker to confirm it (on
+   * NATS a plain `+ACK` instead of a double ack: no reply to wait for and read). Use it where a lost
+   * ack only brings the message back to a consumer that settles it without running anything again,
+   * as the job worker does: it acks after the store holds the job's end, and a claim of a finished
+   * job is refused. The result still says whether the lease was the caller's. Default `true`.
+   */
+  confirm?: boolean;
+}
+
 export interface DeadLetter {
   readonly id: string;
   readonly payload: string;
@@ -72,7 +83,7 @@ export interface Queue {
   /** Takes up to `max` ready messages under a lease; waits up to `waitMs` when none is ready. */
   receive(opts: ReceiveOptions): Promise<Delivery[]>;
   /** Done: the message is removed. */
-  ack(d: Delivery): Promise<boolean>;
+  ack(d: Delivery, opts?: AckOptions): Promise<boolean>;
   /** Back to the queue, delivered again after `delayMs`. */
   nack(d: Delivery, delayMs: number): Promise<boolean>;
   /** Out of the queue into the dead-letter list, with a reason. */
