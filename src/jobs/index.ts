@@ -3,6 +3,7 @@ export { type JobsConfig, jobsConfigSchema, type WebhookConfig, webhookConfigSch
 export { SyncIdempotency } from "./idempotency.js";
 export { createQueue } from "./queue/index.js";
 export type {
+  AckOptions,
   DeadLetter,
   Delivery,
   PublishOptions,

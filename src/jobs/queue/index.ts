@@ -4,7 +4,15 @@ import type { QueueConfig } from "./config.js";
 import type { Queue } from "./types.js";
 
 export { type QueueConfig, type QueueConfigInput, queueConfigSchema } from "./config.js";
-export type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
+export type {
+  AckOptions,
+  DeadLetter,
+  Delivery,
+  PublishOptions,
+  Queue,
+  QueueStats,
+  ReceiveOptions,
+} from "./types.js";
 
 export interface QueueOptions {
   pollIntervalMs?: number;
