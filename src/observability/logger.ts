@@ -111,6 +111,8 @@ const base = (level: string) => ({
 
 /** Access lines gathered before they go to the writer in one string. */
 const ACCESS_BATCH_CHARS = 32 * 1024;
+/** The longest an access line waits to be written. */
+const ACCESS_BATCH_MS = 100;
 
 /**
  * The destination of one gateway's lines. Access lines (one per request) are gathered and handed
@@ -121,6 +123,9 @@ const ACCESS_BATCH_CHARS = 32 * 1024;
 class BatchedDestination implements pino.DestinationStream {
   private lines: string[] = [];
   private chars = 0;
+  /** Drains what is gathered `ACCESS_BATCH_MS` after the first line of a batch; none while nothing waits. */
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly sink: pino.DestinationStream) {}
 
@@ -129,6 +134,20 @@ class BatchedDestination implements pino.DestinationStream {
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= ACCESS_BATCH_CHARS) this.drain();
+    else if (this.timer === undefined && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, ACCESS_BATCH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** No more timed drains (lines still go out with the next write or `drain`). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Any other line: after what is gathered. */
@@ -147,6 +166,10 @@ class BatchedDestination implements pino.DestinationStream {
 
   /** Hands what is gathered to the writer. */
   drain(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.lines.length === 0) return;
     const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join("");
     this.lines = [];
@@ -157,7 +180,8 @@ class BatchedDestination implements pino.DestinationStream {
 
 /**
  * The JSON loggers of one gateway, sharing one stdout writer: access lines are written in 32 KiB
- * batches or every 100 ms instead of one write call per line; other lines go to the writer at once.
+ * batches or 100 ms after the first line of a batch instead of one write call per line (no timer
+ * runs while no line waits, so an idle process is not woken); other lines go to the writer at once.
  */
 export function createLogging(opts: {
   level: string;
@@ -190,13 +214,11 @@ export function createLogging(opts: {
       );
     },
   };
-  const timer = setInterval(() => dest.drain(), 100);
-  timer.unref();
   return {
     logger,
     access,
     flush() {
-      clearInterval(timer);
+      dest.close();
       dest.drain();
       sonic?.flushSync();
     },
