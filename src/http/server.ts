@@ -67,14 +67,6 @@ const KNOWN_PATHS = new Set([
   "/readyz",
 ]);
 
-/** Errors of a request body read to its end (the JSON parser refused it): its connection may be reused. */
-const BODY_READ = new WeakSet<GatewayError>();
-
-function bodyReadError(e: GatewayError): GatewayError {
-  BODY_READ.add(e);
-  return e;
-}
-
 /** Builds the HTTP front door. Routes are thin: everything else is hooks, the router and the error handler. */
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, logger } = deps;
@@ -124,16 +116,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     if (buf.length === 0) {
       // An empty body is fine where none is expected (DELETE, GET with a stray content type).
       if (request.method !== "POST" && request.method !== "PUT") return done(null, undefined);
-      return done(bodyReadError(new GatewayError("invalid_json", "The request body is empty.")));
+      return done(new GatewayError("invalid_json", "The request body is empty."));
     }
     try {
       done(null, JSON.parse(buf.toString("utf8")));
     } catch (err) {
-      done(
-        bodyReadError(
-          new GatewayError("invalid_json", `The request body is not valid JSON: ${(err as Error).message}`),
-        ),
-      );
+      done(new GatewayError("invalid_json", `The request body is not valid JSON: ${(err as Error).message}`));
     }
   });
 
@@ -191,8 +179,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       logger.error({ err, trace_id: request.ctx?.traceId, span_id: request.ctx?.spanId }, "unexpected error");
     if (request.ctx) request.ctx.errorCode = e.code;
     // Fastify asks to close the connection after any body parser error, in case the client is still
-    // sending. A body the JSON parser refused was read to its end, so the connection stays usable.
-    if (BODY_READ.has(e)) reply.removeHeader("connection");
+    // sending. A body refused as bad JSON was read to its end, so the connection stays usable.
+    if (e.code === "invalid_json") reply.removeHeader("connection");
     return sendError(reply, e, request.ctx?.traceId);
   });
 

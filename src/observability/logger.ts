@@ -125,7 +125,6 @@ class BatchedDestination implements pino.DestinationStream {
   private chars = 0;
   /** Drains what is gathered `ACCESS_BATCH_MS` after the first line of a batch; none while nothing waits. */
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(private readonly sink: pino.DestinationStream) {}
 
@@ -134,20 +133,13 @@ class BatchedDestination implements pino.DestinationStream {
     this.lines.push(line);
     this.chars += line.length;
     if (this.chars >= ACCESS_BATCH_CHARS) this.drain();
-    else if (this.timer === undefined && !this.closed) {
+    else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.drain();
       }, ACCESS_BATCH_MS);
       this.timer.unref();
     }
-  }
-
-  /** No more timed drains (lines still go out with the next write or `drain`). */
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
   }
 
   /** Any other line: after what is gathered. */
@@ -218,7 +210,6 @@ export function createLogging(opts: {
     logger,
     access,
     flush() {
-      dest.close();
       dest.drain();
       sonic?.flushSync();
     },
