@@ -4,8 +4,9 @@ import { defaultConfigInput, parseConfig } from "../../src/config/load.js";
 import { createQueue } from "../../src/jobs/queue/index.js";
 import { openKafkaQueue } from "../../src/jobs/queue/kafka.js";
 import { type KafkaQueueConfigInput, kafkaQueueConfigSchema } from "../../src/jobs/queue/kafka-config.js";
-import { encodeOwned, priorityClass, stickyAssign } from "../../src/jobs/queue/kafka-link.js";
+import { encodeOwned, stickyAssign } from "../../src/jobs/queue/kafka-link.js";
 import { type Fetched, Tracker } from "../../src/jobs/queue/kafka-tracker.js";
+import { priorityClass } from "../../src/jobs/queue/net-config.js";
 import { KAFKA_MISSING, type KafkaProc, kafkaAvailable, startKafka } from "../helpers/kafka.js";
 import { exhaustedConformance, queueConformance } from "./queue-conformance.js";
 

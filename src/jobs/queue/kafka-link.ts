@@ -44,12 +44,6 @@ export function kafkaNames(cfg: KafkaQueueConfig): KafkaNames {
   };
 }
 
-/** The class (index into `bounds`) a priority belongs to: the first bound it reaches, else the last. */
-export function priorityClass(bounds: readonly number[], priority: number): number {
-  const i = bounds.findIndex((b) => priority >= b);
-  return i === -1 ? bounds.length - 1 : i;
-}
-
 export interface ClientBase {
   clientId: string;
   bootstrapBrokers: string[];

@@ -1,19 +1,12 @@
 import { Consumer, ProduceAcks, Producer, stringSerializers } from "@platformatic/kafka";
 import type { KafkaQueueConfig } from "./kafka-config.js";
 import { countDead, groupLag, readDeadLetters } from "./kafka-inspect.js";
-import {
-  clientBase,
-  ensureTopics,
-  H,
-  type KafkaNames,
-  kafkaNames,
-  priorityClass,
-  queueUnavailable,
-} from "./kafka-link.js";
+import { clientBase, ensureTopics, H, type KafkaNames, kafkaNames, queueUnavailable } from "./kafka-link.js";
 import { KafkaMember, type KafkaMessage } from "./kafka-member.js";
 import { KafkaSender } from "./kafka-sender.js";
 import { type Entry, Tracker } from "./kafka-tracker.js";
 import { checkHeaderId, headerText, Waiters } from "./net-common.js";
+import { priorityClass } from "./net-config.js";
 import type { DeadLetter, Delivery, PublishOptions, Queue, QueueStats, ReceiveOptions } from "./types.js";
 
 export interface KafkaQueueOptions {

@@ -55,12 +55,6 @@ export function natsNames(cfg: NatsQueueConfig): NatsNames {
   };
 }
 
-/** The priority class of a priority: the first class whose bound it reaches, else the last. */
-export function priorityClass(bounds: readonly number[], priority: number): number {
-  const i = bounds.findIndex((b) => priority >= b);
-  return i === -1 ? bounds.length - 1 : i;
-}
-
 async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
   try {
     return await jsm.streams.info(name);

@@ -16,8 +16,9 @@ import { H, headerNumber as num, readDeadLetters, readStats } from "./nats-inspe
 import { LeaseTable } from "./nats-leases.js";
 import { NatsLink, queueUnavailable } from "./nats-link.js";
 import { parseAckSubject, pullNoWait } from "./nats-pull.js";
-import { ensureTopology, type NatsNames, natsNames, priorityClass } from "./nats-topology.js";
+import { ensureTopology, type NatsNames, natsNames } from "./nats-topology.js";
 import { checkHeaderId, headerText, Waiters } from "./net-common.js";
+import { priorityClass } from "./net-config.js";
 import type {
   AckOptions,
   DeadLetter,

@@ -21,6 +21,12 @@ export const priorityClassesSchema = z
     message: "priorityClasses must be strictly descending",
   });
 
+/** The class (index into the bounds of `priorityClasses`) of a priority: the first bound it reaches, else the last. */
+export function priorityClass(bounds: readonly number[], priority: number): number {
+  const i = bounds.findIndex((b) => priority >= b);
+  return i === -1 ? bounds.length - 1 : i;
+}
+
 /** TLS from PEM files: the CA, and a client certificate with its key for mutual TLS. */
 export const tlsFilesShape = {
   /** PEM file of the CA that signed the servers' certificates (default: the system CAs). */
