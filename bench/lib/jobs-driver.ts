@@ -4,8 +4,9 @@ import { nowUs } from "./stats.js";
 
 /**
  * End-to-end jobs (issue 7): submit `count` jobs from `concurrency` clients, wait until no job is
- * PENDING or RUNNING, then page through the SUCCESS list for the count and the last `finished_at`.
- * Completed jobs/s = succeeded ÷ (last finished_at − first submission). Waiting polls two one-item
+ * PENDING or RUNNING, then page through the SUCCESS list for those jobs (by the ids the submissions
+ * answered): their count and their last `finished_at`. Completed jobs/s = succeeded ÷ (last
+ * finished_at − first submission). Waiting polls two one-item
  * list pages every 50 ms, so the poll costs the gateway next to nothing.
  *
  * Before that, batches of jobs run end to end (submitted, then drained) for `warmupSeconds`, as wrk
@@ -51,26 +52,33 @@ async function getJson(pool: Pool, path: string): Promise<Page> {
   return JSON.parse(text) as Page;
 }
 
-async function submit(pool: Pool, opts: JobsOptions, n: number): Promise<{ ok: number; errors: number }> {
+async function submit(
+  pool: Pool,
+  opts: JobsOptions,
+  n: number,
+): Promise<{ ok: number; errors: number; ids: Set<string> }> {
   let next = 0;
   let ok = 0;
   let errors = 0;
+  const ids = new Set<string>();
   const headers = { "content-type": "application/json" };
   const client = async () => {
     while (next < n) {
       next++;
       try {
         const res = await pool.request({ path: "/v1/jobs", method: "POST", headers, body: opts.body });
-        await res.body.text();
-        if (res.statusCode === 202) ok++;
-        else errors++;
+        const text = await res.body.text();
+        if (res.statusCode === 202) {
+          ok++;
+          ids.add((JSON.parse(text) as { id: string }).id);
+        } else errors++;
       } catch {
         errors++;
       }
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, client));
-  return { ok, errors };
+  return { ok, errors, ids };
 }
 
 /** Waits until no job is PENDING or RUNNING; false when the deadline passed first. */
@@ -86,8 +94,15 @@ async function drained(pool: Pool, deadlineUs: number): Promise<boolean> {
   return false;
 }
 
-/** Jobs with `status` and the latest finished_at among them (epoch ms). */
-async function tally(pool: Pool, status: string): Promise<{ count: number; lastFinishedMs: number }> {
+/**
+ * Jobs of the measured batch (`ids`) with `status`, and the latest finished_at among them (epoch ms).
+ * Counting by id keeps out warm-up jobs that a slow queue only finishes during the measured run.
+ */
+async function tally(
+  pool: Pool,
+  status: string,
+  ids: Set<string>,
+): Promise<{ count: number; lastFinishedMs: number }> {
   let count = 0;
   let lastFinishedMs = 0;
   let after: string | null = null;
@@ -96,8 +111,9 @@ async function tally(pool: Pool, status: string): Promise<{ count: number; lastF
       pool,
       `/v1/jobs?status=${status}&limit=100${after === null ? "" : `&after=${after}`}`,
     );
-    count += page.data.length;
     for (const j of page.data) {
+      if (!ids.has(j.id)) continue;
+      count++;
       if (j.finished_at !== null) lastFinishedMs = Math.max(lastFinishedMs, Date.parse(j.finished_at));
     }
     if (!page.has_more || page.last_id === null) return { count, lastFinishedMs };
@@ -115,15 +131,14 @@ export async function runJobs(opts: JobsOptions): Promise<JobsResult> {
       if (!(await drained(pool, nowUs() + opts.timeoutSeconds * 1e6))) break;
     } while (nowUs() < warmupUntil);
     const deadlineUs = nowUs() + opts.timeoutSeconds * 1e6;
-    const before = (await tally(pool, "SUCCESS")).count;
     const startMs = Date.now();
     const t0 = nowUs();
-    const { ok, errors } = await submit(pool, opts, opts.count);
+    const { ok, errors, ids } = await submit(pool, opts, opts.count);
     const submitSeconds = (nowUs() - t0) / 1e6;
     const timedOut = !(await drained(pool, deadlineUs));
-    const success = await tally(pool, "SUCCESS");
-    const failed = await tally(pool, "FAILED");
-    const succeeded = success.count - before;
+    const success = await tally(pool, "SUCCESS", ids);
+    const failed = await tally(pool, "FAILED", ids);
+    const succeeded = success.count;
     const endMs = timedOut ? Date.now() : success.lastFinishedMs;
     const endToEndSeconds = Math.max(0.001, (endMs - startMs) / 1000);
     return {
