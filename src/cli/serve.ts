@@ -32,11 +32,13 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
     }
     throw err;
   }
-  const port = parsePort(values.port ?? env.PORT, values.port ? "--port" : "PORT") ?? config.server.port;
+  // An empty PORT counts as unset, as `${PORT:-}` would (a container template that always sets it).
+  const port =
+    parsePort(values.port ?? (env.PORT || undefined), values.port ? "--port" : "PORT") ?? config.server.port;
   // A free HTTP port (0) asks for a free gRPC port too, unless --grpc-port names one.
   const grpcPort = parsePort(values["grpc-port"], "--grpc-port") ?? (port === 0 ? 0 : config.grpc.port);
   // Hot reload reads the same file with the same command-line overrides.
-  const file = values.config ?? env.SWITCHYARD_CONFIG;
+  const file = values.config ?? (env.SWITCHYARD_CONFIG || undefined);
   const loadAgain = (): Config => {
     const next = loadConfig(values.config, env);
     return values.auth === undefined ? next : withOverrides(next, { auth: { mode: values.auth } });
@@ -55,7 +57,7 @@ export async function serveCommand(args: string[], env: Env): Promise<number> {
       port: bound,
       ...(gateway.grpcPort === undefined ? {} : { grpcPort: gateway.grpcPort }),
       models: Object.keys(config.models),
-      config: values.config ?? env.SWITCHYARD_CONFIG ?? "embedded default",
+      config: file ?? "embedded default",
     },
     "switchyard listening",
   );

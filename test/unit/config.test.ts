@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { ConfigError, defaultConfigInput, parseConfig, substituteEnv } from "../../src/config/load.js";
-import { CLI, writeTempConfig } from "../helpers/proc.js";
+import { CLI, startCli, writeTempConfig } from "../helpers/proc.js";
 
 test("the embedded default has two chat models and one embedding model, every default filled", () => {
   const cfg = parseConfig(defaultConfigInput());
@@ -83,4 +83,37 @@ test("switchyard config check: exit 0 with the resolved config, exit 2 with a pr
   const usage = spawnSync(process.execPath, [CLI, "serve", "--port", "http"], { encoding: "utf8" });
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /--port must be a port number/);
+});
+
+test("an empty PORT or SWITCHYARD_CONFIG counts as unset, as ${VAR:-} would", async () => {
+  // PORT="" with a config file: the file's port (0, a free one) instead of a usage error.
+  const file = writeTempConfig({
+    server: { port: 0 },
+    grpc: { port: 0 },
+    logging: { level: "warn" },
+    models: { m: { endpoints: [{ kind: "sim", sim: { preset: "small" } }] } },
+  });
+  const a = await startCli(["serve", "--config", file, "--host", "127.0.0.1"], "switchyard listening", {
+    PORT: "",
+  });
+  try {
+    assert.ok(a.port > 0);
+    const ready = a.lines.find((l) => l.msg === "switchyard listening");
+    assert.equal(ready?.config, file);
+  } finally {
+    await a.stop();
+  }
+  // SWITCHYARD_CONFIG="": the embedded default, named as such.
+  const b = await startCli(
+    ["serve", "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"],
+    "switchyard listening",
+    { SWITCHYARD_CONFIG: "", PORT: "" },
+  );
+  try {
+    const ready = b.lines.find((l) => l.msg === "switchyard listening");
+    assert.equal(ready?.config, "embedded default");
+    assert.deepEqual(ready?.models, ["sim-small", "sim-large", "sim-embed"]);
+  } finally {
+    await b.stop();
+  }
 });
