@@ -73,6 +73,9 @@ export interface NatsProc {
   stop(): Promise<void>;
   /** Starts the server again on the same port and store folder (kills a running one first). */
   restart(): Promise<void>;
+  /** SIGSTOPs / SIGCONTs the server: it hangs (connections stay open) rather than dies. */
+  pause(): void;
+  resume(): void;
   /** Kills the server and removes its folder. */
   cleanup(): Promise<void>;
 }
@@ -148,6 +151,8 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProc> {
       await end("SIGKILL");
       proc = await spawnNats(conf);
     },
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
     async cleanup() {
       await end("SIGKILL");
       rmSync(dir, { recursive: true, force: true });

@@ -160,6 +160,26 @@ describe("NATS queue: server restarts and outages", () => {
     assert.deepEqual(await q.stats(), { ready: 0, leased: 0, dead: 0 });
   });
 
+  test("a message answering a pull that was given up on (the server stalled) is handed back at once", async (t) => {
+    if (!natsAvailable(t)) return;
+    const q = await nats.open(config(nats.server, { requestTimeoutMs: 300, ackWaitMs: 30_000 }));
+    await q.publish("m", "p");
+    nats.server.pause();
+    try {
+      // Every class's pull times out while the server is stopped: nothing is handed out.
+      assert.deepEqual(await take(q), []);
+    } finally {
+      nats.server.resume();
+    }
+    // The server now answers those pulls; the message it sends to the abandoned one goes back at
+    // once (a nak), so it is here well before the 30 s ack_wait, as a second delivery.
+    const started = Date.now();
+    const [again] = await take(q, 5_000);
+    assert.equal(again?.id, "m");
+    assert.equal(again?.deliveries, 2);
+    assert.ok(Date.now() - started < 4_000);
+  });
+
   test("opening against a server that is down rejects with queue_unavailable", async (t) => {
     if (!natsAvailable(t)) return;
     const cfg = config(nats.server, { servers: ["nats://127.0.0.1:1"], connectTimeoutMs: 500 });

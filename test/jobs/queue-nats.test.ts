@@ -127,9 +127,14 @@ if (NATS_SERVER) {
   });
 }
 
-test("ack subjects of both formats give the stream sequence and the delivery count", () => {
-  assert.deepEqual(parseAckSubject("$JS.ACK.Q.c0.3.17.5.1700000000000000000.0"), { seq: 17, deliveries: 3 });
-  assert.deepEqual(parseAckSubject("$JS.ACK.hub.ACC.Q.c0.2.9.4.1700000000000000000.1.xyz"), {
+test("ack subjects of both formats give the consumer, the stream sequence and the delivery count", () => {
+  assert.deepEqual(parseAckSubject("$JS.ACK.Q.c0.3.17.5.1700000000000000000.0"), {
+    consumer: "c0",
+    seq: 17,
+    deliveries: 3,
+  });
+  assert.deepEqual(parseAckSubject("$JS.ACK.hub.ACC.Q.c1.2.9.4.1700000000000000000.1.xyz"), {
+    consumer: "c1",
     seq: 9,
     deliveries: 2,
   });

@@ -15,7 +15,7 @@ import type { NatsQueueConfig } from "./nats-config.js";
 import { H, headerNumber as num, readDeadLetters, readStats } from "./nats-inspect.js";
 import { LeaseTable } from "./nats-leases.js";
 import { NatsLink, queueUnavailable } from "./nats-link.js";
-import { parseAckSubject, pullNoWait } from "./nats-pull.js";
+import { PullInbox, parseAckSubject } from "./nats-pull.js";
 import { ensureTopology, type NatsNames, natsNames } from "./nats-topology.js";
 import { checkHeaderId, headerText, Waiters } from "./net-common.js";
 import { priorityClass } from "./net-config.js";
@@ -70,6 +70,7 @@ export class NatsQueue implements Queue {
   readonly #schedules: boolean;
   readonly #pollMs: number;
   readonly #leases: LeaseTable;
+  readonly #pulls: PullInbox;
   readonly #waiters = new Waiters();
   readonly #timers = new Set<NodeJS.Timeout>();
   /** Wake-ups from other handles; subscribed on the first `receive` (a handle that only publishes needs none). */
@@ -94,6 +95,7 @@ export class NatsQueue implements Queue {
     this.#schedules = schedules;
     this.#pollMs = opts.pollIntervalMs ?? 200;
     const nc = link.nc;
+    this.#pulls = new PullInbox(nc);
     this.#leases = new LeaseTable(cfg.ackWaitMs, {
       confirm: async (reply, body) => {
         await nc.request(reply, body, { timeout: cfg.requestTimeoutMs });
@@ -214,8 +216,7 @@ export class NatsQueue implements Queue {
     let diverted = 0;
     for (let i = 0; i < this.#names.classes && taken.length < max; i++) {
       const pulledAt = Date.now();
-      const msgs = await pullNoWait(
-        this.#link.nc,
+      const msgs = await this.#pulls.pull(
         this.#names.stream,
         this.#names.consumer(i),
         max - taken.length,
@@ -344,6 +345,7 @@ export class NatsQueue implements Queue {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#leases.clear();
+    this.#pulls.close();
     try {
       this.#wakeSub?.unsubscribe();
     } catch {
