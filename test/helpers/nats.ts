@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -73,8 +73,11 @@ export interface NatsProc {
   stop(): Promise<void>;
   /** Starts the server again on the same port and store folder (kills a running one first). */
   restart(): Promise<void>;
-  /** SIGSTOPs / SIGCONTs the server: it hangs (connections stay open) rather than dies. */
-  pause(): void;
+  /**
+   * SIGSTOPs the server and waits until it is stopped (state T): it hangs, connections stay open,
+   * rather than dies. `resume` SIGCONTs it.
+   */
+  pause(): Promise<void>;
   resume(): void;
   /** Kills the server and removes its folder. */
   cleanup(): Promise<void>;
@@ -151,7 +154,22 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsProc> {
       await end("SIGKILL");
       proc = await spawnNats(conf);
     },
-    pause: () => proc?.kill("SIGSTOP"),
+    async pause() {
+      const p = proc;
+      if (!p?.pid) return;
+      p.kill("SIGSTOP");
+      // The signal stops every thread of the server; until all are stopped it may still answer.
+      const stopped = (pid: number) =>
+        readdirSync(`/proc/${pid}/task`).every((t) => {
+          const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+          return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+        });
+      for (let i = 0; i < 200; i++) {
+        if (stopped(p.pid)) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error("nats-server did not stop within 1 s of SIGSTOP");
+    },
     resume: () => proc?.kill("SIGCONT"),
     async cleanup() {
       await end("SIGKILL");

@@ -164,15 +164,17 @@ describe("NATS queue: server restarts and outages", () => {
     if (!natsAvailable(t)) return;
     const q = await nats.open(config(nats.server, { requestTimeoutMs: 300, ackWaitMs: 30_000 }));
     await q.publish("m", "p");
-    nats.server.pause();
+    await nats.server.pause();
     try {
       // Every class's pull times out while the server is stopped: nothing is handed out.
       assert.deepEqual(await take(q), []);
     } finally {
       nats.server.resume();
     }
-    // The server now answers those pulls; the message it sends to the abandoned one goes back at
-    // once (a nak), so it is here well before the 30 s ack_wait, as a second delivery.
+    // The server now answers those pulls, while no pull is open: the message it sends for the
+    // abandoned one goes back at once (a nak), and comes again as a second delivery well before the
+    // 30 s ack_wait. (Had it not been nakked, it would stay leased for the whole ack_wait.)
+    await sleep(1_000);
     const started = Date.now();
     const [again] = await take(q, 5_000);
     assert.equal(again?.id, "m");
