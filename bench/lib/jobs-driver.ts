@@ -68,10 +68,12 @@ async function submit(
       try {
         const res = await pool.request({ path: "/v1/jobs", method: "POST", headers, body: opts.body });
         const text = await res.body.text();
-        if (res.statusCode === 202) {
-          ok++;
-          ids.add((JSON.parse(text) as { id: string }).id);
-        } else errors++;
+        if (res.statusCode !== 202) {
+          errors++;
+          continue;
+        }
+        ids.add((JSON.parse(text) as { id: string }).id); // a 202 without a job id throws: an error
+        ok++;
       } catch {
         errors++;
       }

@@ -79,6 +79,7 @@ export class PullInbox {
           },
         );
       } catch {
+        // Closed: the pull ends with nothing (resolving again after `#finish` did is a no-op).
         this.#finish(token);
         resolve(got);
       }
