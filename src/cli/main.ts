@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from "node:v8";
+import {
+  capOldGenerationGrowth,
+  capYoungGeneration,
+  heapGrowthPercentFrom,
+  semiSpaceCapFrom,
+} from "./heap.js";
 import { UsageError } from "./options.js";
-import { capYoungGeneration, semiSpaceCapFrom } from "./young-gen.js";
 
 // Each command loads its own modules when it runs, so a short command (a usage error, `help`,
 // `config check`) starts in a fraction of the time the whole gateway takes to load.
@@ -35,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "serve" || cmd === "worker") {
     baselineWasm(process.env);
     capYoungGeneration(semiSpaceCapFrom(process.env, process.execArgv));
+    capOldGenerationGrowth(heapGrowthPercentFrom(process.env, process.execArgv));
   }
   switch (cmd) {
     case "serve": {

@@ -1,10 +1,14 @@
 /**
- * The young-generation cap of `switchyard serve`: read from the gateway's own /metrics (prom-client's
- * heap space gauges) after it has served a few hundred requests.
+ * The heap settings of `switchyard serve`: the young-generation cap, read from the gateway's own
+ * /metrics (prom-client's heap space gauges) after it has served a few hundred requests, and the
+ * old generation's growth between full collections, measured in a child process that applies the
+ * settings the way the CLI does and then allocates objects that outlive the young generation.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { request } from "undici";
 import { CLI, configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
 
@@ -64,6 +68,69 @@ test("SWITCHYARD_SEMI_SPACE_MB sets the cap, and 0 leaves V8's default (which gr
 test("a young-generation size given to node itself is kept", async () => {
   const young = await youngAfterLoad({ NODE_OPTIONS: "--max-semi-space-size=8" });
   assert.ok(young > 8 * MiB && young <= 16 * MiB, `new space ${young / MiB} MiB`);
+});
+
+/**
+ * Largest old-space size (MiB) of a node process that applies the CLI's old-generation setting from
+ * `env` (and node's command line `nodeArgs`) and then, for a while, keeps ~24 MiB alive and turns over 32 MiB of objects that live long
+ * enough to be promoted — the pattern of a busy gateway, faster.
+ */
+function oldSpacePeak(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): number {
+  const heap = pathToFileURL(join(dirname(CLI), "heap.js")).href;
+  const script = `
+    import { getHeapSpaceStatistics } from "node:v8";
+    import { capOldGenerationGrowth, heapGrowthPercentFrom } from ${JSON.stringify(heap)};
+    capOldGenerationGrowth(heapGrowthPercentFrom(process.env, process.execArgv));
+    const old = () => getHeapSpaceStatistics().find((s) => s.space_name === "old_space").space_size;
+    const live = (globalThis.live = []);
+    for (let i = 0; i < 3000; i++) live.push(new Array(1024).fill(i));
+    const ring = [];
+    let peak = 0;
+    for (let round = 0; round < 600; round++) {
+      for (let k = 0; k < 64; k++) {
+        ring.push(new Array(1024).fill(round));
+        if (ring.length > 4096) ring.shift();
+      }
+      peak = Math.max(peak, old());
+      await new Promise((r) => setImmediate(r));
+    }
+    process.stdout.write(String(peak));
+  `;
+  const r = spawnSync(process.execPath, [...nodeArgs, "--input-type=module", "-e", script], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout) / MiB;
+}
+
+test("the old generation grows 20% past what a full collection keeps, unless told otherwise", () => {
+  const capped = oldSpacePeak({});
+  const v8Default = oldSpacePeak({ SWITCHYARD_HEAP_GROWTH_PERCENT: "0" });
+  const operator = oldSpacePeak({}, ["--heap-growing-percent=300"]);
+  // ~56 MiB stay alive at the end: 20% growth peaks well under V8's own factor (up to 4×).
+  assert.ok(
+    capped < 0.75 * v8Default,
+    `old space peak ${capped} MiB capped, ${v8Default} MiB with V8's default`,
+  );
+  assert.ok(operator > 0.75 * v8Default, `old space peak ${operator} MiB with node's own flag kept`);
+});
+
+test("a bad SWITCHYARD_HEAP_GROWTH_PERCENT is a usage error (exit 2), not a start", () => {
+  for (const bad of ["twenty", "-5", "12.5", "301"]) {
+    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0"], {
+      env: { ...process.env, SWITCHYARD_HEAP_GROWTH_PERCENT: bad },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /^switchyard: SWITCHYARD_HEAP_GROWTH_PERCENT: expected a whole number of percent from 0 to 300/,
+    );
+    assert.ok(r.stderr.includes(`got "${bad}"`), r.stderr);
+  }
 });
 
 test("a bad SWITCHYARD_SEMI_SPACE_MB is a usage error (exit 2), not a start", () => {
