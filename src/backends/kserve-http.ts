@@ -1,6 +1,6 @@
-import { Pool } from "undici";
 import type { KServeEndpointConfig } from "../config/schema.js";
 import { GatewayError } from "../core/errors.js";
+import { Pool } from "../core/http-client.js";
 import type { KServeBackend } from "./kserve-shared.js";
 import { checkInferCall, inferRequestOf, modelPath, noStream, upstreamModelOf } from "./kserve-shared.js";
 import type { ModelMetadata } from "./kserve-tensors.js";

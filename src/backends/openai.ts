@@ -1,6 +1,6 @@
-import { Pool } from "undici";
 import type { OpenAIEndpointConfig } from "../config/schema.js";
 import { GatewayError } from "../core/errors.js";
+import { Pool } from "../core/http-client.js";
 import type { Operation, Usage } from "../core/types.js";
 import { cancellationOf } from "./cancel.js";
 import { exchangeBody, exchangeEvents, mapTransportError, type UpstreamAnswer } from "./exchange.js";

@@ -2,8 +2,8 @@ import { createHmac } from "node:crypto";
 import { promises as dns, lookup as dnsLookup } from "node:dns";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, request } from "undici";
 import { GatewayError } from "../core/errors.js";
+import { Agent } from "../core/http-client.js";
 import { backoffMs } from "../routing/router.js";
 import type { JobRecord, WebhookState } from "../store/job-types.js";
 import type { Store } from "../store/types.js";
@@ -188,9 +188,11 @@ export class WebhookDispatcher {
       let status: number | null = null;
       let error: string | null = null;
       try {
-        const res = await request(url, {
+        const target = new URL(url);
+        const res = await this.#agent.request({
+          origin: target.origin,
+          path: target.pathname + target.search,
           method: "POST",
-          dispatcher: this.#agent,
           headers: {
             "content-type": "application/json",
             "webhook-id": id,

@@ -4,7 +4,7 @@
  * batch that will carry it; an export only prefixes the resource and scope. Nothing per span is kept
  * as objects after it ends, which is what keeps tracing every request cheap.
  */
-import { request } from "undici";
+import { Pool } from "../core/http-client.js";
 
 /** A span attribute value, as OTLP's `AnyValue` carries it. */
 export type AttributeValue = string | number | boolean | readonly (string | number | boolean)[];
@@ -387,8 +387,12 @@ export class OtlpExporter {
   private finalDeadline = Number.POSITIVE_INFINITY;
   private readonly head: { resource: Buffer; scope: Buffer };
   private readonly headers: Record<string, string>;
+  /** Connections to the collector, kept alive between exports; opened with the first one. */
+  private collector: Pool | undefined;
+  private readonly url: URL;
 
   constructor(private readonly opts: ExporterOptions) {
+    this.url = new URL(opts.url);
     this.current = this.newBatch();
     this.head = {
       resource: resourceField(opts.resource),
@@ -486,7 +490,9 @@ export class OtlpExporter {
       let why: string;
       let retryAfterMs: number | undefined;
       try {
-        const res = await request(this.opts.url, {
+        this.collector ??= new Pool(this.url.origin);
+        const res = await this.collector.request({
+          path: this.url.pathname + this.url.search,
           method: "POST",
           headers: this.headers,
           body,
@@ -525,5 +531,6 @@ export class OtlpExporter {
     this.finalDeadline = performance.now() + this.opts.exportTimeoutMs;
     await this.flush();
     this.stopped = true;
+    await this.collector?.close();
   }
 }
