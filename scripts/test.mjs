@@ -55,12 +55,12 @@ if (only.length === 0) {
   // The type check (tests included) and the build each use about one core: side by side.
   const checks = await Promise.all([
     runAsync("npx", ["tsc", "--noEmit", "-p", "tsconfig.test.json"], "typecheck"),
-    runAsync("npx", ["tsc", "-p", "tsconfig.build.json"], "build"),
+    runAsync("npm", ["run", "--silent", "build"], "build"),
   ]);
   if (!checks.every(Boolean)) process.exit(1);
   run("npx", ["biome", "check", "."], "lint");
 } else {
-  run("npx", ["tsc", "-p", "tsconfig.build.json"], "build");
+  run("npm", ["run", "--silent", "build"], "build");
 }
 const files = only.length > 0 ? only : testFiles("test");
 

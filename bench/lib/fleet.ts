@@ -15,7 +15,7 @@ export class ScenarioFleet {
   constructor(private readonly ctx: ScenarioContext) {}
 
   get cli(): string {
-    const cli = join(this.ctx.root, "dist", "cli", "main.js");
+    const cli = join(this.ctx.root, "dist", "bin", "switchyard.js");
     if (!existsSync(cli)) throw new StartError(`${cli} is missing: run 'npm run build' first`);
     return cli;
   }

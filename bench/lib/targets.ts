@@ -46,7 +46,7 @@ async function start(
 
 /** Starts the sim (load CPU), the reference proxy and the gateway (both on the test CPU), all on bare node. */
 export async function startFleet(paths: FleetPaths, pinning: Pinning): Promise<Fleet> {
-  const cli = join(paths.root, "dist", "cli", "main.js");
+  const cli = join(paths.root, "dist", "bin", "switchyard.js");
   if (!existsSync(cli)) throw new StartError(`${cli} is missing: run 'npm run build' first`);
   mkdirSync(paths.logDir, { recursive: true });
   const sim = await start(

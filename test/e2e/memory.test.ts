@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { request } from "undici";
-import { CLI, configFor, type Running, startGateway, startSim } from "../helpers/proc.js";
+import { CLI, configFor, DIST, type Running, startGateway, startSim } from "../helpers/proc.js";
 
 const MiB = 1024 * 1024;
 let sim: Running;
@@ -76,7 +76,7 @@ test("a young-generation size given to node itself is kept", async () => {
  * enough to be promoted — the pattern of a busy gateway, faster.
  */
 function oldSpacePeak(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): number {
-  const heap = pathToFileURL(join(dirname(CLI), "heap.js")).href;
+  const heap = pathToFileURL(join(DIST, "cli", "heap.js")).href;
   const script = `
     import { getHeapSpaceStatistics } from "node:v8";
     import { capOldGenerationGrowth, heapGrowthPercentFrom } from ${JSON.stringify(heap)};

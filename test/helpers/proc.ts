@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { stringify } from "yaml";
 
-export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+/** What `npm run build` writes: the compiled modules, and the bundled command line in `bin/`. */
+export const DIST = join(import.meta.dirname, "..", "..", "dist");
+/** The `switchyard` command (the bundle `npm start` and the package's `bin` run). */
+export const CLI = join(DIST, "bin", "switchyard.js");
 
 /** Creates an API key with the CLI (`switchyard keys create`) in the store at `db`; returns the key. */
 export function createKey(db: string, name: string, models: string[]): string {

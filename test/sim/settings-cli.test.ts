@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parseSimSettings, simSettingsSchema } from "../../src/sim/settings.js";
+import { CLI } from "../helpers/proc.js";
 
 describe("sim settings", () => {
   it("presets fill every field and explicit fields override them", () => {
@@ -52,10 +52,8 @@ describe("sim settings", () => {
   });
 });
 
-const MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
-
 function spawnSim(args: string[]): ChildProcess {
-  return spawn(process.execPath, [MAIN, "sim", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [CLI, "sim", ...args], { stdio: ["ignore", "pipe", "pipe"] });
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {

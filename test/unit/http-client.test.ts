@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { CLI } from "../helpers/proc.js";
+import { DIST } from "../helpers/proc.js";
 
-const dist = (...p: string[]) => pathToFileURL(join(dirname(CLI), "..", ...p)).href;
+const dist = (...p: string[]) => pathToFileURL(join(DIST, ...p)).href;
 
 test("serve's modules leave undici's index unloaded", () => {
   const script = `
