@@ -117,34 +117,26 @@ test("the old generation grows 20% past what a full collection keeps, unless tol
   assert.ok(operator > 0.75 * v8Default, `old space peak ${operator} MiB with node's own flag kept`);
 });
 
-test("a bad SWITCHYARD_HEAP_GROWTH_PERCENT is a usage error (exit 2), not a start", () => {
-  for (const bad of ["twenty", "-5", "12.5", "301"]) {
-    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0"], {
-      env: { ...process.env, SWITCHYARD_HEAP_GROWTH_PERCENT: bad },
-      encoding: "utf8",
-      timeout: 20_000,
-    });
-    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
-    assert.match(
-      r.stderr,
-      /^switchyard: SWITCHYARD_HEAP_GROWTH_PERCENT: expected a whole number of percent from 0 to 300/,
-    );
-    assert.ok(r.stderr.includes(`got "${bad}"`), r.stderr);
-  }
-});
+const BAD_SETTINGS = [
+  { name: "SWITCHYARD_SEMI_SPACE_MB", range: "MB from 0 to 64", values: ["four", "-1", "2.5", "65"] },
+  {
+    name: "SWITCHYARD_HEAP_GROWTH_PERCENT",
+    range: "percent from 0 to 300",
+    values: ["twenty", "-5", "12.5", "301"],
+  },
+];
 
-test("a bad SWITCHYARD_SEMI_SPACE_MB is a usage error (exit 2), not a start", () => {
-  for (const bad of ["four", "-1", "2.5", "65"]) {
-    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0"], {
-      env: { ...process.env, SWITCHYARD_SEMI_SPACE_MB: bad },
-      encoding: "utf8",
-      timeout: 20_000,
-    });
-    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
-    assert.match(
-      r.stderr,
-      /^switchyard: SWITCHYARD_SEMI_SPACE_MB: expected a whole number of MB from 0 to 64/,
-    );
-    assert.ok(r.stderr.includes(`got "${bad}"`), r.stderr);
-  }
-});
+for (const { name, range, values } of BAD_SETTINGS) {
+  test(`a bad ${name} is a usage error (exit 2), not a start`, () => {
+    for (const bad of values) {
+      const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0"], {
+        env: { ...process.env, [name]: bad },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`switchyard: ${name}: expected a whole number of ${range}`), r.stderr);
+      assert.ok(r.stderr.includes(`got "${bad}"`), r.stderr);
+    }
+  });
+}
