@@ -19,9 +19,11 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// Chunks are written beside switchyard.js, two levels below the package root like every module in
+// dist/: src/grpc/protos.ts and src/backends/switchyard-grpc-channel.ts find proto/ from there.
 const outdir = join(root, "dist", "bin");
 
-export const EXTERNAL = [
+const EXTERNAL = [
   "better-sqlite3",
   "@grpc/*",
   "grpc-health-check",
@@ -49,8 +51,6 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: true,
-  // Chunks sit beside switchyard.js, two levels below the package root like every module in dist/:
-  // src/grpc/protos.ts finds proto/ from there.
   // Bundled CommonJS libraries call require() for Node's own modules.
   banner: {
     js: 'import { createRequire as __sy_require } from "node:module"; const require = __sy_require(import.meta.url);',
