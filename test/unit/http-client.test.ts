@@ -1,11 +1,13 @@
 /**
  * The gateway loads undici's Pool and Agent without undici's index (src/core/http-client.ts): the
  * index would load the whole library and cost ~4 MB of resident memory. A child process loads the
- * modules of `switchyard serve` and reports which undici files it holds; the Pool it uses must
- * still answer a real request.
+ * modules of `switchyard serve` and reports which undici files it holds; the bundle users run
+ * (dist/bin) is read for the undici modules esbuild put in it; the Pool it uses must still answer a
+ * real request.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -35,6 +37,20 @@ test("serve's modules leave undici's index unloaded", () => {
     [],
     "no index, no fetch/WebSocket",
   );
+});
+
+test("the bundled program holds undici's dispatchers but not its index, fetch, WebSocket, caches or mocks", () => {
+  const bin = join(DIST, "bin");
+  const modules = new Set<string>();
+  for (const f of readdirSync(bin).filter((n) => n.endsWith(".js"))) {
+    for (const m of readFileSync(join(bin, f), "utf8").matchAll(/node_modules\/undici\/([\w/.-]+\.js)/g))
+      modules.add(m[1]!);
+  }
+  assert.ok(modules.has("lib/dispatcher/pool.js"), `undici modules in the bundle: ${[...modules].join(" ")}`);
+  const unwanted = [...modules].filter((m) =>
+    /^index\.js$|^lib\/(mock|cache|interceptor)\/|^lib\/web\/(fetch\/index|websocket|eventsource)/.test(m),
+  );
+  assert.deepEqual(unwanted, []);
 });
 
 test("a Pool and an Agent from http-client answer requests with undici's request API", async () => {
